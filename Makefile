@@ -1,0 +1,52 @@
+# deepcx — top-level driver over CMake. See README.md.
+#   make          build into build/ (CLI at build/deepcx)
+#   make check    install missing Debian packages, build, run every test
+#                 (normal build incl. slow tests, ASan+UBSan build, fuzzers)
+#   make quick    build and run the fast tests only (no slow label, no sanitizers)
+#   make demo     install missing packages, build, run the main job
+#   make valgrind run the fast tests under valgrind
+#   make bench    run the benchmarks in bench/ (needs python3-numpy etc.)
+JOBS ?= 2
+FUZZ_SECONDS ?= 20
+CMAKE ?= cmake
+
+.PHONY: all build check quick check-asan fuzz demo bootstrap valgrind bench clean
+
+all: build
+
+build:
+	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@$(CMAKE) --build build -j$(JOBS) -- --no-print-directory
+
+bootstrap:
+	@bash scripts/bootstrap
+
+quick: build
+	cd build && ctest --output-on-failure -LE slow -j$(JOBS)
+
+check: bootstrap build
+	cd build && ctest --output-on-failure -j$(JOBS)
+	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory fuzz
+
+check-asan:
+	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDEEPCX_SANITIZE=ON -DCMAKE_C_FLAGS="-O1 -g" >/dev/null
+	@$(CMAKE) --build build-asan -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -LE slow -j$(JOBS)
+
+fuzz:
+	@CC=clang $(CMAKE) -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DDEEPCX_FUZZ=ON >/dev/null
+	@$(CMAKE) --build build-fuzz -j$(JOBS)
+	@bash scripts/run-fuzzers build-fuzz/fuzz tests/fuzz/corpus $(FUZZ_SECONDS)
+
+valgrind: build
+	cd build && ctest --output-on-failure -LE slow -T memcheck
+
+demo: bootstrap build
+	@bash scripts/demo
+
+bench: build
+	@bash bench/run.sh
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,11 @@
+/* deepcx/deepcx.h — umbrella header of libdeepcx. */
+#ifndef DEEPCX_DEEPCX_H
+#define DEEPCX_DEEPCX_H
+
+#include "core.h"
+#include "rng.h"
+#include "matrix.h"
+#include "io.h"
+#include "fit.h"
+
+#endif

@@ -1,0 +1,137 @@
+/* blas.c — the one place where deepcx calls BLAS and LAPACK (OpenBLAS,
+ * LAPACKE). Thin row-major wrappers that check every size against the BLAS
+ * integer type, plus a naive dgemm kept as the reference for tests. */
+#include <cblas.h>
+#include <lapacke.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../internal.h"
+
+static int g_threads = 0; /* 0: not set yet */
+
+static int fits(int64_t v) { return v >= 0 && v <= (int64_t)INT_MAX; }
+
+#define CHECK_DIMS(...)                                                                       \
+    do {                                                                                      \
+        int64_t dims_[] = {__VA_ARGS__};                                                      \
+        for (size_t q_ = 0; q_ < sizeof dims_ / sizeof dims_[0]; q_++)                        \
+            if (!fits(dims_[q_]))                                                             \
+                return dcx_set_error(DCX_ERR_UNSUPPORTED,                                     \
+                                     "matrix dimension %lld exceeds the BLAS integer range",  \
+                                     (long long)dims_[q_]);                                   \
+    } while (0)
+
+void dcx_set_threads(int n)
+{
+    if (n <= 0) {
+        long p = sysconf(_SC_NPROCESSORS_ONLN);
+        n = p > 0 ? (int)p : 1;
+    }
+    g_threads = n;
+    openblas_set_num_threads(n);
+}
+
+int dcx_get_threads(void)
+{
+    if (g_threads <= 0) {
+        int n = openblas_get_num_threads();
+        return n > 0 ? n : 1;
+    }
+    return g_threads;
+}
+
+const char *dcx_blas_config(void)
+{
+    static _Thread_local char buf[256];
+    const char *cfg = openblas_get_config();
+    const char *core = openblas_get_corename();
+    snprintf(buf, sizeof buf, "%s (core %s)", cfg ? cfg : "OpenBLAS", core ? core : "unknown");
+    /* openblas_get_config() starts with a space in some builds */
+    char *p = buf;
+    while (*p == ' ') p++;
+    if (p != buf) memmove(buf, p, strlen(p) + 1);
+    return buf;
+}
+
+dcx_status dcx__dgemm(int transa, int transb, int64_t m, int64_t n, int64_t k, double alpha,
+                      const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
+                      double *c, int64_t ldc)
+{
+    CHECK_DIMS(m, n, k, lda, ldb, ldc);
+    if (m == 0 || n == 0) return DCX_OK;
+    cblas_dgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans, transb ? CblasTrans : CblasNoTrans,
+                (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    return DCX_OK;
+}
+
+dcx_status dcx__sgemm(int transa, int transb, int64_t m, int64_t n, int64_t k, float alpha,
+                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                      int64_t ldc)
+{
+    CHECK_DIMS(m, n, k, lda, ldb, ldc);
+    if (m == 0 || n == 0) return DCX_OK;
+    cblas_sgemm(CblasRowMajor, transa ? CblasTrans : CblasNoTrans, transb ? CblasTrans : CblasNoTrans,
+                (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+    return DCX_OK;
+}
+
+dcx_status dcx__dsyrk_t(int64_t n, int64_t k, double alpha, const double *a, int64_t lda, double beta,
+                        double *c, int64_t ldc)
+{
+    CHECK_DIMS(n, k, lda, ldc);
+    if (n == 0) return DCX_OK;
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, alpha, a, (int)lda, beta, c,
+                (int)ldc);
+    return DCX_OK;
+}
+
+void dcx__sym_upper_to_full(double *c, int64_t n, int64_t ldc)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < i; j++) c[i * ldc + j] = c[j * ldc + i];
+}
+
+dcx_status dcx__dsyevd(int vectors, int64_t n, double *a, int64_t lda, double *w)
+{
+    CHECK_DIMS(n, lda);
+    if (n == 0) return DCX_OK;
+    lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, vectors ? 'V' : 'N', 'U', (lapack_int)n, a,
+                                     (lapack_int)lda, w);
+    if (info < 0) return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dsyevd argument %d", (int)-info);
+    if (info > 0)
+        return dcx_set_error(DCX_ERR_NUMERIC, "eigenvalue computation did not converge (dsyevd info %d)",
+                             (int)info);
+    return DCX_OK;
+}
+
+dcx_status dcx__dposv(int64_t n, int64_t nrhs, double *a, int64_t lda, double *b, int64_t ldb)
+{
+    CHECK_DIMS(n, nrhs, lda, ldb);
+    if (n == 0) return DCX_OK;
+    lapack_int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)n, (lapack_int)nrhs, a,
+                                    (lapack_int)lda, b, (lapack_int)ldb);
+    if (info < 0) return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dposv argument %d", (int)-info);
+    if (info > 0)
+        return dcx_set_error(DCX_ERR_DEGENERATE, "linear system is not positive definite (minor %d)",
+                             (int)info);
+    return DCX_OK;
+}
+
+void dcx__ref_dgemm(int transa, int transb, int64_t m, int64_t n, int64_t k, double alpha,
+                    const double *a, int64_t lda, const double *b, int64_t ldb, double beta, double *c,
+                    int64_t ldc)
+{
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double s = 0.0;
+            for (int64_t p = 0; p < k; p++) {
+                double av = transa ? a[p * lda + i] : a[i * lda + p];
+                double bv = transb ? b[j * ldb + p] : b[p * ldb + j];
+                s += av * bv;
+            }
+            c[i * ldc + j] = alpha * s + (beta == 0.0 ? 0.0 : beta * c[i * ldc + j]);
+        }
+}

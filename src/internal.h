@@ -1,0 +1,76 @@
+/* src/internal.h — private helpers shared by the library's modules.
+ * Not installed, not part of the API. */
+#ifndef DEEPCX_INTERNAL_H
+#define DEEPCX_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "deepcx/deepcx.h"
+
+/* Staged cleanup. A function using these declares `dcx_status st = DCX_OK;`
+ * and a `fail:` label after which it frees what it holds and returns st. */
+#define DCX_FAIL(code, ...)                          \
+    do {                                             \
+        st = dcx_set_error((code), __VA_ARGS__);     \
+        goto fail;                                   \
+    } while (0)
+
+#define DCX_TRY(expr)                                \
+    do {                                             \
+        st = (expr);                                 \
+        if (st != DCX_OK) goto fail;                 \
+    } while (0)
+
+/* Allocation that records DCX_ERR_NOMEM and jumps to fail on NULL. */
+#define DCX_ALLOC(ptr, count)                                                   \
+    do {                                                                        \
+        (ptr) = dcx__calloc((size_t)(count), sizeof(*(ptr)));                   \
+        if (!(ptr)) DCX_FAIL(DCX_ERR_NOMEM, "out of memory (%zu bytes)",        \
+                             (size_t)(count) * sizeof(*(ptr)));                 \
+    } while (0)
+
+/* Always-on invariant check for programming errors (never for input files).
+ * Records DCX_ERR_INTERNAL with file and line and jumps to fail. */
+#define DCX_ASSERT(cond)                                                        \
+    do {                                                                        \
+        if (!(cond)) DCX_FAIL(DCX_ERR_INTERNAL, "internal error: %s:%d: %s",    \
+                              __FILE__, __LINE__, #cond);                       \
+    } while (0)
+
+/* calloc that returns NULL for a zero-size request's overflow, never UB. */
+void *dcx__calloc(size_t n, size_t size);
+
+/* a*b into *out; returns 0 on overflow (for sizes read from file headers). */
+int dcx__mul_ok(int64_t a, int64_t b, int64_t *out);
+
+/* ---- BLAS/LAPACK wrappers (src/core/blas.c). All calls go through these.
+ * Row-major. Sizes are checked against the BLAS integer type; a size that
+ * does not fit returns DCX_ERR_UNSUPPORTED. ---- */
+/* C(m,n) = alpha * op(A) op(B) + beta * C */
+dcx_status dcx__dgemm(int transa, int transb, int64_t m, int64_t n, int64_t k, double alpha,
+                      const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
+                      double *c, int64_t ldc);
+dcx_status dcx__sgemm(int transa, int transb, int64_t m, int64_t n, int64_t k, float alpha,
+                      const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
+                      float *c, int64_t ldc);
+/* Upper triangle of C(n,n) = alpha * AᵀA + beta * C, A is (k, n) row-major. */
+dcx_status dcx__dsyrk_t(int64_t n, int64_t k, double alpha, const double *a, int64_t lda,
+                        double beta, double *c, int64_t ldc);
+/* Symmetrize: copy the upper triangle of a (n,n) into the lower. */
+void dcx__sym_upper_to_full(double *c, int64_t n, int64_t ldc);
+/* Eigenvalues (ascending) of the symmetric (n,n) matrix a (destroyed); if
+ * vectors != 0, a is overwritten by the eigenvectors (columns, row-major). */
+dcx_status dcx__dsyevd(int vectors, int64_t n, double *a, int64_t lda, double *w);
+/* Solve the symmetric positive definite system A X = B (A (n,n), B (n,nrhs))
+ * in place by Cholesky; DCX_ERR_DEGENERATE if A is not positive definite. */
+dcx_status dcx__dposv(int64_t n, int64_t nrhs, double *a, int64_t lda, double *b, int64_t ldb);
+
+/* Naive references kept for tests of the wrappers. */
+void dcx__ref_dgemm(int transa, int transb, int64_t m, int64_t n, int64_t k, double alpha,
+                    const double *a, int64_t lda, const double *b, int64_t ldb, double beta,
+                    double *c, int64_t ldc);
+
+#endif

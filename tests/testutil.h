@@ -1,0 +1,62 @@
+/* testutil.h — helpers shared by the cmocka test programs. */
+#ifndef DEEPCX_TESTUTIL_H
+#define DEEPCX_TESTUTIL_H
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "deepcx/deepcx.h"
+
+/* Fail the test with the library's message unless st == DCX_OK. */
+#define ASSERT_OK(expr)                                                              \
+    do {                                                                             \
+        dcx_status st_ = (expr);                                                     \
+        if (st_ != DCX_OK) fail_msg("%s -> %s: %s", #expr, dcx_status_str(st_),      \
+                                    dcx_last_error());                               \
+    } while (0)
+
+/* |a - b| <= tol, printing both values on failure. */
+#define ASSERT_NEAR(a, b, tol)                                                       \
+    do {                                                                             \
+        double a_ = (a), b_ = (b), t_ = (tol);                                       \
+        if (!(fabs(a_ - b_) <= t_))                                                  \
+            fail_msg("%s = %.17g, %s = %.17g, |diff| %.3g > %.3g", #a, a_, #b, b_,   \
+                     fabs(a_ - b_), t_);                                             \
+    } while (0)
+
+/* Relative agreement of two arrays: prints the largest relative difference
+ * and fails when it exceeds tol. Relative to max(|ref|, floor). */
+static inline void assert_rel_close(const char *what, const double *got, const double *ref, size_t n,
+                                    double tol, double floor)
+{
+    double worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        double den = fabs(ref[i]) > floor ? fabs(ref[i]) : floor;
+        double d = fabs(got[i] - ref[i]) / den;
+        if (!(d <= worst)) {
+            worst = d;
+            at = i;
+        }
+    }
+    print_message("%s: largest relative difference %.3g (at %zu; tolerance %.3g)\n", what, worst, at, tol);
+    if (!(worst <= tol)) fail_msg("%s: got %.17g, reference %.17g at %zu", what, got[at], ref[at], at);
+}
+
+/* Path of a committed fixture: $DCX_FIXTURES/name (static buffer). */
+static inline const char *fixture(const char *name)
+{
+    static char buf[4096];
+    const char *dir = getenv("DCX_FIXTURES");
+    snprintf(buf, sizeof buf, "%s/%s", dir ? dir : "tests/fixtures", name);
+    return buf;
+}
+
+#endif

@@ -1,0 +1,62 @@
+/* main.c — the deepcx command-line tool: dispatch to subcommands. Every
+ * subcommand lives in its own cmd_<name>.c and uses only the public API. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"version", cmd_version, "print the version and the BLAS configuration"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: deepcx COMMAND [OPTIONS]\n"
+            "\n"
+            "Measure how deep networks compute and represent, from their activations:\n"
+            "complexity of a computation, effective dimension, activation-pattern entropies.\n"
+            "\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "\n"
+            "'deepcx COMMAND --help' explains each command. Errors in the input give a\n"
+            "one-line message and exit status 2. Documentation: docs/ in the source tree.\n");
+}
+
+int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("deepcx %s\nBLAS: %s\n", dcx_version(), dcx_blas_config());
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_INPUT;
+    }
+    const char *c = argv[1];
+    if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(c, "--version")) return cmd_version(0, NULL);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(c, commands[i].name)) {
+            cli_cmd_name = commands[i].name;
+            return commands[i].fn(argc - 1, argv + 1);
+        }
+    fprintf(stderr, "deepcx: unknown command '%s' (see 'deepcx --help')\n", c);
+    return CLI_EXIT_INPUT;
+}
