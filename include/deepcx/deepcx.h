@@ -7,5 +7,7 @@
 #include "matrix.h"
 #include "io.h"
 #include "fit.h"
+#include "powerlaw.h"
+#include "metrics.h"
 
 #endif
