@@ -12,6 +12,8 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    {"fit", cmd_fit, "power-law fits of a training run's series"},
+    {"report", cmd_report, "figures and an HTML report of a training run"},
     {"version", cmd_version, "print the version and the BLAS configuration"},
 };
 
