@@ -187,6 +187,8 @@ dcx_status dcx__idx_open(const char *path, const dcx_open_opts *o, dcx_source **
     info.data_off = 4 + 4 * ndim;
     if (!ok || !dcx__mul_ok(count, info.isize, &info.data_bytes))
         DCX_FAIL(DCX_ERR_FORMAT, "%s: corrupt IDX header: shape %s is too large (size overflows)", path, shp);
+    if (info.cols == 0)
+        DCX_FAIL(DCX_ERR_UNSUPPORTED, "%s: IDX array of shape %s has no columns (nothing to analyse)", path, shp);
     snprintf(info.descr, sizeof info.descr, "idx-%s", tn);
     if (!gz && info.data_bytes > fsize - info.data_off)
         DCX_FAIL(DCX_ERR_FORMAT, "%s: truncated data: header says %s %s (%lld bytes), file holds %lld bytes of data", path,

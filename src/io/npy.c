@@ -268,6 +268,8 @@ dcx_status dcx__npy_read_header(dcx__bytes *b, dcx__npy_info *info)
     shape_text(info, shp, sizeof shp);
     if (info->cols < 0 || !dcx__mul_ok(count, info->cols, &count) || !dcx__mul_ok(count, info->isize, &info->data_bytes))
         DCX_FAIL(DCX_ERR_FORMAT, "%s: corrupt header: shape %s is too large (size overflows)", name, shp);
+    if (info->cols == 0)
+        DCX_FAIL(DCX_ERR_UNSUPPORTED, "%s: array of shape %s has no columns (nothing to analyse)", name, shp);
     info->data_off = start + hlen;
     if (info->data_bytes > b->size - info->data_off)
         DCX_FAIL(DCX_ERR_FORMAT, "%s: truncated data: header says %s %s (%lld bytes), file holds %lld bytes of data",
