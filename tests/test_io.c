@@ -208,6 +208,15 @@ static void test_npz(void **state)
     m = load(p, &o);
     assert_matrix_equals("compressed.npz:f", m, ref, EXACT);
     dcx_matrix_free(m);
+    snprintf(p, sizeof p, "%s", fixture("io/zip64.npz")); /* zip64 end records and extra fields */
+    o.array_name = "a";
+    m = load(p, &o);
+    assert_matrix_equals("zip64.npz:a", m, ref, EXACT);
+    dcx_matrix_free(m);
+    o.array_name = "b";
+    m = load(p, &o);
+    assert_matrix_equals("zip64.npz:b", m, refk, EXACT);
+    dcx_matrix_free(m);
     m = load_fixture("io/single.npz"); /* the only member, no name needed */
     assert_matrix_equals("single.npz", m, ref, EXACT);
     dcx_matrix_free(m);
