@@ -378,6 +378,43 @@ static void test_write_npy_roundtrip(void **state)
     dcx_matrix_free(b);
 }
 
+/* Offsets beyond 2 GB and 4 GB: a sparse Fortran-order file whose second
+ * column starts 4.8 GB into the file; the first block of rows reads both
+ * columns, so the values planted there must come back. */
+static void test_big_offsets(void **state)
+{
+    (void)state;
+    const int64_t N = 600000000; /* 2 columns of float64: 9.6 GB, sparse */
+    const char *p = hostile_npy("sparse.npy", "{'descr': '<f8', 'fortran_order': True, 'shape': (600000000, 2), }", NULL, 0);
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    double v0 = 1.25, v1 = -7.5, v2 = 3.0;
+    int64_t data = 128; /* header length of hostile_npy for this dict */
+    assert_int_equal(fseeko(f, 0, SEEK_END), 0);
+    assert_int_equal(ftello(f), data);
+    assert_int_equal(fseeko(f, data, SEEK_SET), 0);
+    fwrite(&v0, 8, 1, f);                                  /* (0, 0) */
+    assert_int_equal(fseeko(f, data + N * 8, SEEK_SET), 0); /* (0, 1), at 4.8 GB */
+    fwrite(&v1, 8, 1, f);
+    assert_int_equal(fseeko(f, data + (2 * N - 1) * 8, SEEK_SET), 0); /* (N-1, 1), the last byte */
+    fwrite(&v2, 8, 1, f);
+    if (fclose(f) != 0) {
+        print_message("cannot write a sparse 9.6 GB file here; skipped\n");
+        unlink(p);
+        return;
+    }
+    dcx_source *s = NULL;
+    ASSERT_OK(dcx_source_open(p, NULL, &s));
+    assert_true(dcx_source_rows(s) == N && dcx_source_cols(s) == 2);
+    double buf[8];
+    int64_t got;
+    ASSERT_OK(dcx_source_read(s, 4, buf, &got));
+    assert_int_equal(got, 4);
+    assert_true(buf[0] == v0 && buf[1] == v1 && buf[2] == 0 && buf[7] == 0);
+    dcx_source_free(s);
+    unlink(p);
+}
+
 /* ---- bad input ---- */
 
 /* Opening and reading everything fails with `status`; the message starts
@@ -578,7 +615,8 @@ int main(void)
         cmocka_unit_test(test_npy_dtypes_orders), cmocka_unit_test(test_npy_shapes),
         cmocka_unit_test(test_npz),               cmocka_unit_test(test_csv),
         cmocka_unit_test(test_idx),               cmocka_unit_test(test_blocks_and_rewind),
-        cmocka_unit_test(test_write_npy_roundtrip), cmocka_unit_test(test_bad_generic),
+        cmocka_unit_test(test_write_npy_roundtrip), cmocka_unit_test(test_big_offsets),
+        cmocka_unit_test(test_bad_generic),
         cmocka_unit_test(test_bad_npy),           cmocka_unit_test(test_bad_csv),
         cmocka_unit_test(test_bad_npz),           cmocka_unit_test(test_bad_idx),
     };
