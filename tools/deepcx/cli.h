@@ -69,5 +69,6 @@ double cli_now(void);
 
 /* Subcommands. */
 int cmd_version(int argc, char **argv);
+int cmd_dim(int argc, char **argv);
 
 #endif

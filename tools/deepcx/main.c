@@ -13,6 +13,7 @@ typedef struct {
 
 static const command commands[] = {
     {"version", cmd_version, "print the version and the BLAS configuration"},
+    {"dim", cmd_dim, "effective dimension of an activation matrix (PCA-spectrum entropy)"},
 };
 
 static void usage(FILE *f)
