@@ -551,6 +551,94 @@ static void test_channels(void **state)
     dcx_matrix_free(y);
 }
 
+/* ---- numpy reference fixtures (tests/fixtures/make_dim_fixtures.py) ---- */
+
+static dcx_dim_result *run_file(const char *name, int channels)
+{
+    dcx_source *s = NULL, *c = NULL;
+    dcx_dim_result *r = NULL;
+    dcx_dim_params p;
+    dcx_dim_params_default(&p);
+    p.keep_spectrum = 1;
+    ASSERT_OK(dcx_source_open(fixture(name), NULL, &s));
+    if (channels) {
+        int64_t sh[DCX_MAX_NDIM];
+        assert_int_equal(dcx_source_shape(s, sh), 4);
+        ASSERT_OK(dcx_source_channels(s, sh[1], sh[2], sh[3], &c));
+        s = c;
+    }
+    ASSERT_OK(dcx_dim_compute(s, &p, &r));
+    dcx_source_free(s);
+    return r;
+}
+
+/* ref = [deff, pr, n90, n99, rank, alpha, spectrum...]; 1e-9 relative */
+static void check_ref(const char *what, const dcx_dim_result *r, const char *refname)
+{
+    dcx_matrix *ref = NULL;
+    ASSERT_OK(dcx_read_matrix(fixture(refname), NULL, DCX_F64, &ref));
+    const double *v = ref->data;
+    int64_t nref = ref->rows * ref->cols - 6;
+    double got[2] = {r->deff, r->pr};
+    char label[128];
+    snprintf(label, sizeof label, "%s: D_eff, PR vs numpy", what);
+    assert_rel_close(label, got, v, 2, 1e-9, 0);
+    assert_int_equal(r->n90, (int64_t)v[2]);
+    assert_int_equal(r->n99, (int64_t)v[3]);
+    assert_int_equal(r->rank, (int64_t)v[4]);
+    if (v[5] == -1.0) { /* the script marks "unavailable" with -1 */
+        assert_false(r->alpha.available);
+    } else {
+        assert_true(r->alpha.available);
+        snprintf(label, sizeof label, "%s: alpha vs numpy polyfit", what);
+        assert_rel_close(label, &r->alpha.value, v + 5, 1, 1e-9, 0);
+    }
+    /* numpy's spectrum has D values; ours min(N, D) on the Gram route */
+    int64_t m = r->n_spectrum < nref ? r->n_spectrum : nref;
+    snprintf(label, sizeof label, "%s: spectrum vs numpy (floor 1e-4 lambda_1)", what);
+    assert_rel_close(label, r->spectrum, v + 6, (size_t)m, 1e-9, 1e-4 * v[6]);
+    dcx_matrix_free(ref);
+}
+
+static void test_numpy_fixtures(void **state)
+{
+    (void)state;
+    static const char *names[] = {"a", "a_f32", "b", "c", "d", "iso3"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char f[64], rf[64];
+        snprintf(f, sizeof f, "dim/%s.npy", names[i]);
+        snprintf(rf, sizeof rf, "dim/ref_%s.npy", names[i]);
+        dcx_dim_result *r = run_file(f, 0);
+        check_ref(names[i], r, rf);
+        if (!strcmp(names[i], "b")) assert_int_equal(r->route, DCX_DIM_ROUTE_GRAM);
+        dcx_dim_result_free(r);
+    }
+    dcx_dim_result *r = run_file("dim/conv.npy", 1);
+    assert_int_equal(r->n, 5 * 2 * 4);
+    assert_int_equal(r->d, 3);
+    check_ref("conv channels", r, "dim/ref_conv_channels.npy");
+    dcx_dim_result_free(r);
+}
+
+/* Fortran order and big-endian files give the same numbers as C order. */
+static void test_layouts(void **state)
+{
+    (void)state;
+    dcx_dim_result *c = run_file("dim/a.npy", 0), *f = run_file("dim/a_fortran.npy", 0),
+                   *b = run_file("dim/a_bigendian.npy", 0), *c32 = run_file("dim/a_f32.npy", 0),
+                   *x32 = run_file("dim/a_f32_fortran_be.npy", 0);
+    assert_true(f->deff == c->deff && b->deff == c->deff && f->pr == c->pr && b->pr == c->pr);
+    assert_rel_close("fortran-order spectrum", f->spectrum, c->spectrum, 12, 0, 1e-300);
+    assert_rel_close("big-endian spectrum", b->spectrum, c->spectrum, 12, 0, 1e-300);
+    assert_true(x32->deff == c32->deff && x32->alpha.value == c32->alpha.value);
+    assert_true(c32->deff != c->deff); /* float32 rounding does change the value */
+    dcx_dim_result_free(c);
+    dcx_dim_result_free(f);
+    dcx_dim_result_free(b);
+    dcx_dim_result_free(c32);
+    dcx_dim_result_free(x32);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,7 +647,8 @@ int main(void)
         cmocka_unit_test(test_gram_equals_cov),   cmocka_unit_test(test_scale_invariance),
         cmocka_unit_test(test_errors),            cmocka_unit_test(test_local_circle),
         cmocka_unit_test(test_local_brute_force), cmocka_unit_test(test_local_work_bound),
-        cmocka_unit_test(test_channels),
+        cmocka_unit_test(test_channels),          cmocka_unit_test(test_numpy_fixtures),
+        cmocka_unit_test(test_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
