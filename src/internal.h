@@ -59,6 +59,9 @@ dcx_status dcx__sgemm(int transa, int transb, int64_t m, int64_t n, int64_t k, f
 /* Upper triangle of C(n,n) = alpha * AᵀA + beta * C, A is (k, n) row-major. */
 dcx_status dcx__dsyrk_t(int64_t n, int64_t k, double alpha, const double *a, int64_t lda,
                         double beta, double *c, int64_t ldc);
+/* Upper triangle of C(n,n) = alpha * AAᵀ + beta * C, A is (n, k) row-major. */
+dcx_status dcx__dsyrk_n(int64_t n, int64_t k, double alpha, const double *a, int64_t lda,
+                        double beta, double *c, int64_t ldc);
 /* Symmetrize: copy the upper triangle of a (n,n) into the lower. */
 void dcx__sym_upper_to_full(double *c, int64_t n, int64_t ldc);
 /* Eigenvalues (ascending) of the symmetric (n,n) matrix a (destroyed); if

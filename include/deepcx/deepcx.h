@@ -9,5 +9,6 @@
 #include "fit.h"
 #include "powerlaw.h"
 #include "metrics.h"
+#include "dim.h"
 
 #endif

@@ -88,6 +88,16 @@ dcx_status dcx__dsyrk_t(int64_t n, int64_t k, double alpha, const double *a, int
     return DCX_OK;
 }
 
+dcx_status dcx__dsyrk_n(int64_t n, int64_t k, double alpha, const double *a, int64_t lda, double beta,
+                        double *c, int64_t ldc)
+{
+    CHECK_DIMS(n, k, lda, ldc);
+    if (n == 0) return DCX_OK;
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)k, alpha, a, (int)lda, beta, c,
+                (int)ldc);
+    return DCX_OK;
+}
+
 void dcx__sym_upper_to_full(double *c, int64_t n, int64_t ldc)
 {
     for (int64_t i = 0; i < n; i++)

@@ -15,6 +15,7 @@ static const command commands[] = {
     {"fit", cmd_fit, "power-law fits of a training run's series"},
     {"report", cmd_report, "figures and an HTML report of a training run"},
     {"version", cmd_version, "print the version and the BLAS configuration"},
+    {"dim", cmd_dim, "effective dimension of an activation matrix (PCA-spectrum entropy)"},
 };
 
 static void usage(FILE *f)

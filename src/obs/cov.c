@@ -1,0 +1,161 @@
+/* cov.c — covariance of the rows of a matrix, accumulated in double in row
+ * blocks with a shift (a single pass over a file of any length):
+ *     m0 = column means of the first block,  y = x − m0,
+ *     S = Σ y yᵀ (one dsyrk per block),  s = Σ y,
+ *     C = (S − s sᵀ/n) / (n − 1),  mean = m0 + s/n.
+ * The shift removes the large common part before squaring, so the final
+ * subtraction does not cancel catastrophically (Chan, Golub & LeVeque's
+ * "shifted data" algorithm). Also the centred Gram matrix A Aᵀ/(n−1), whose
+ * non-zero spectrum equals the covariance's, for n < d. */
+#include <string.h>
+
+#include "dim_internal.h"
+
+int64_t dcx__cov_block_rows(int64_t d)
+{
+    int64_t b = d > 0 ? ((int64_t)2 << 20) / d : 4096; /* 2 Mi doubles = 16 MiB */
+    if (b > 4096) b = 4096;
+    if (b < 64) b = 64;
+    return b;
+}
+
+dcx_status dcx__covacc_init(dcx__covacc *a, int64_t d, double *s_buf)
+{
+    dcx_status st = DCX_OK;
+    int64_t dd;
+    memset(a, 0, sizeof *a);
+    a->d = d;
+    if (!dcx__mul_ok(d, d, &dd)) DCX_FAIL(DCX_ERR_ARG, "covariance: %lld columns is too many", (long long)d);
+    DCX_ALLOC(a->shift, d > 0 ? d : 1);
+    DCX_ALLOC(a->sum, d > 0 ? d : 1);
+    if (s_buf) {
+        a->s = s_buf;
+        memset(s_buf, 0, (size_t)dd * sizeof(double));
+    } else {
+        DCX_ALLOC(a->s, dd > 0 ? dd : 1);
+        a->owns_s = 1;
+    }
+    return DCX_OK;
+fail:
+    dcx__covacc_free(a);
+    return st;
+}
+
+void dcx__covacc_reset(dcx__covacc *a)
+{
+    a->n = 0;
+    memset(a->sum, 0, (size_t)a->d * sizeof(double));
+    memset(a->s, 0, (size_t)a->d * (size_t)a->d * sizeof(double));
+}
+
+void dcx__covacc_free(dcx__covacc *a)
+{
+    if (!a) return;
+    free(a->shift);
+    free(a->sum);
+    if (a->owns_s) free(a->s);
+    memset(a, 0, sizeof *a);
+}
+
+dcx_status dcx__covacc_add(dcx__covacc *a, double *x, int64_t rows, int64_t ld)
+{
+    int64_t d = a->d;
+    if (rows <= 0) return DCX_OK;
+    if (a->n == 0) {
+        /* the shift: column means of the first block (in the data's units) */
+        memset(a->shift, 0, (size_t)d * sizeof(double));
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t j = 0; j < d; j++) a->shift[j] += x[i * ld + j];
+        for (int64_t j = 0; j < d; j++) a->shift[j] /= (double)rows;
+    }
+    for (int64_t i = 0; i < rows; i++) {
+        double *row = x + i * ld;
+        for (int64_t j = 0; j < d; j++) {
+            row[j] -= a->shift[j];
+            a->sum[j] += row[j];
+        }
+    }
+    dcx_status st = dcx__dsyrk_t(d, rows, 1.0, x, ld, 1.0, a->s, d);
+    if (st == DCX_OK) a->n += rows;
+    return st;
+}
+
+void dcx__covacc_finish(dcx__covacc *a, double *mean)
+{
+    int64_t d = a->d;
+    double n = (double)a->n;
+    for (int64_t i = 0; i < d; i++) {
+        double si = a->sum[i] / n;
+        for (int64_t j = i; j < d; j++)
+            a->s[i * d + j] = (a->s[i * d + j] - si * a->sum[j]) / (n - 1.0);
+    }
+    dcx__sym_upper_to_full(a->s, d, d);
+    if (mean)
+        for (int64_t j = 0; j < d; j++) mean[j] = a->shift[j] + a->sum[j] / n;
+}
+
+dcx_status dcx__gram_centred(double *x, int64_t n, int64_t d, int64_t ld, double *g)
+{
+    dcx_status st = DCX_OK;
+    double *mean = NULL;
+    DCX_ASSERT(n >= 2);
+    DCX_ALLOC(mean, d > 0 ? d : 1);
+    /* shift by row 0 first: identical rows then centre to exact zeros */
+    for (int64_t i = n - 1; i >= 0; i--)
+        for (int64_t j = 0; j < d; j++) {
+            x[i * ld + j] -= x[j];
+        }
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++) mean[j] += x[i * ld + j];
+    for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++) x[i * ld + j] -= mean[j];
+    DCX_TRY(dcx__dsyrk_n(n, d, 1.0 / (double)(n - 1), x, ld, 0.0, g, n));
+fail:
+    free(mean);
+    return st;
+}
+
+dcx_status dcx_covariance(dcx_source *src, int64_t block_rows, dcx_progress_fn progress, void *progress_ctx,
+                          dcx_matrix **cov, dcx_matrix **mean, int64_t *n_out)
+{
+    dcx_status st = DCX_OK;
+    dcx_matrix *c = NULL, *m = NULL;
+    double *buf = NULL;
+    dcx__covacc acc = {0};
+    int64_t d = dcx_source_cols(src), total = dcx_source_rows(src), bufn;
+    *cov = NULL;
+    if (mean) *mean = NULL;
+    if (n_out) *n_out = 0;
+    if (block_rows <= 0) block_rows = dcx__cov_block_rows(d);
+    if (total > 0 && block_rows > total) block_rows = total;
+    if (!dcx__mul_ok(block_rows, d > 0 ? d : 1, &bufn))
+        DCX_FAIL(DCX_ERR_ARG, "covariance: block of %lld rows is too large", (long long)block_rows);
+    DCX_TRY(dcx_matrix_create(d, d, DCX_F64, &c));
+    DCX_TRY(dcx__covacc_init(&acc, d, c->data));
+    DCX_ALLOC(buf, bufn);
+    for (;;) {
+        int64_t got;
+        DCX_TRY(dcx_source_read(src, block_rows, buf, &got));
+        if (got == 0) break;
+        DCX_TRY(dcx__covacc_add(&acc, buf, got, d));
+        if (progress) progress(progress_ctx, "covariance", acc.n, total);
+    }
+    if (acc.n < 2)
+        DCX_FAIL(DCX_ERR_DEGENERATE, "%s: %lld sample%s: a covariance needs at least 2", dcx_source_name(src),
+                 (long long)acc.n, acc.n == 1 ? "" : "s");
+    if (mean) DCX_TRY(dcx_matrix_create(1, d, DCX_F64, &m));
+    dcx__covacc_finish(&acc, m ? m->data : NULL);
+    if (n_out) *n_out = acc.n;
+    free(buf);
+    dcx__covacc_free(&acc);
+    *cov = c;
+    if (mean) *mean = m;
+    return DCX_OK;
+fail:
+    free(buf);
+    dcx__covacc_free(&acc);
+    dcx_matrix_free(c);
+    dcx_matrix_free(m);
+    return st;
+}
