@@ -7,5 +7,8 @@
 #include "matrix.h"
 #include "io.h"
 #include "fit.h"
+#include "kmeans.h"
+#include "complexity.h"
+#include "patterns.h"
 
 #endif
