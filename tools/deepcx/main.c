@@ -13,6 +13,8 @@ typedef struct {
 
 static const command commands[] = {
     {"version", cmd_version, "print the version and the BLAS configuration"},
+    {"complexity", cmd_complexity, "complexity of a computation X -> Y: nonlinearity across scales"},
+    {"patterns", cmd_patterns, "entropies of binary activation patterns"},
 };
 
 static void usage(FILE *f)
