@@ -404,7 +404,7 @@ static void npy_close(dcx_source *s)
 
 static const dcx_source_ops npy_ops = {npy_read, npy_rewind, npy_close};
 
-dcx_status dcx__npy_open_bytes(const char *name, dcx__bytes *b, dcx_source **out)
+dcx_status dcx__npy_open_info(const char *name, dcx__bytes *b, const dcx__npy_info *info, dcx_source **out)
 {
     dcx_status st = DCX_OK;
     npy_reader *r = NULL;
@@ -412,7 +412,7 @@ dcx_status dcx__npy_open_bytes(const char *name, dcx__bytes *b, dcx_source **out
     DCX_ALLOC(r, 1);
     r->b = b;
     b = NULL;
-    DCX_TRY(dcx__npy_read_header(r->b, &r->h));
+    r->h = *info;
     if (r->h.fortran && r->h.cols > 1) DCX_ALLOC(r->scratch, (size_t)FORTRAN_CHUNK_ROWS * (size_t)r->h.isize);
     DCX_TRY(dcx__source_new(name, &npy_ops, r, out));
     dcx_source *s = *out;
@@ -429,6 +429,18 @@ fail:
         free(r);
     }
     return st;
+}
+
+dcx_status dcx__npy_open_bytes(const char *name, dcx__bytes *b, dcx_source **out)
+{
+    dcx__npy_info info;
+    *out = NULL;
+    dcx_status st = dcx__npy_read_header(b, &info);
+    if (st != DCX_OK) {
+        dcx__bytes_close(b);
+        return st;
+    }
+    return dcx__npy_open_info(name, b, &info, out);
 }
 
 dcx_status dcx__npy_open(const char *path, const dcx_open_opts *o, dcx_source **out)
