@@ -10,5 +10,8 @@
 #include "powerlaw.h"
 #include "metrics.h"
 #include "dim.h"
+#include "kmeans.h"
+#include "complexity.h"
+#include "patterns.h"
 
 #endif

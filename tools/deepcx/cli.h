@@ -72,5 +72,7 @@ int cmd_version(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_dim(int argc, char **argv);
+int cmd_complexity(int argc, char **argv);
+int cmd_patterns(int argc, char **argv);
 
 #endif

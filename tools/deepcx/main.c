@@ -16,6 +16,8 @@ static const command commands[] = {
     {"report", cmd_report, "figures and an HTML report of a training run"},
     {"version", cmd_version, "print the version and the BLAS configuration"},
     {"dim", cmd_dim, "effective dimension of an activation matrix (PCA-spectrum entropy)"},
+    {"complexity", cmd_complexity, "complexity of a computation X -> Y: nonlinearity across scales"},
+    {"patterns", cmd_patterns, "entropies of binary activation patterns"},
 };
 
 static void usage(FILE *f)
