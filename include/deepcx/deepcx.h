@@ -7,5 +7,6 @@
 #include "matrix.h"
 #include "io.h"
 #include "fit.h"
+#include "nn.h"
 
 #endif
