@@ -38,4 +38,49 @@ dcx_status dcx__npz_open(const char *path, const dcx_open_opts *o, dcx_source **
 dcx_status dcx__csv_open(const char *path, const dcx_open_opts *o, dcx_source **out);
 dcx_status dcx__idx_open(const char *path, const dcx_open_opts *o, dcx_source **out);
 
+/* ---- byte windows: what the .npy parser reads from ----
+ * A window is a run of bytes [0, size) inside something: a file region
+ * (a .npy file, a stored .npz member) or a decompressed stream (a deflated
+ * .npz member). Readers address it by offset; a sequential window serves
+ * backward reads by restarting, so it is cheap only when read forwards. */
+typedef struct dcx__bytes dcx__bytes;
+struct dcx__bytes {
+    /* Read exactly n bytes at offset off into buf. Fails with DCX_ERR_FORMAT
+     * (data ends early, corrupt stream) or DCX_ERR_IO, naming the file. */
+    dcx_status (*pread)(dcx__bytes *b, void *buf, size_t n, int64_t off);
+    void (*close)(dcx__bytes *b); /* frees b and what it owns */
+    int64_t size;                 /* bytes in the window (declared size for streams) */
+    int sequential;               /* 1: backward reads restart from the start */
+    char *name;                   /* file name for messages (owned) */
+};
+
+/* A window [base, base+size) of the open file descriptor fd (bytes.c). If
+ * own_fd, closing the window closes fd (also when this call fails). */
+dcx_status dcx__bytes_file(const char *name, int fd, int own_fd, int64_t base, int64_t size,
+                           dcx__bytes **out);
+/* Close a window; NULL is a no-op. */
+void dcx__bytes_close(dcx__bytes *b);
+
+/* ---- .npy (npy.c), shared with npz.c ---- */
+typedef struct dcx__npy_info {
+    char descr[24];      /* as written in the header, e.g. "<f4" */
+    char kind;           /* 'f' float, 'i' signed, 'u' unsigned, 'b' bool */
+    int isize;           /* bytes per element: 1, 2, 4, 8 */
+    int swap;            /* 1: stored in the other byte order than this machine's */
+    int fortran;         /* 1: Fortran (column-major) order */
+    int ndim;            /* >= 1 */
+    int64_t shape[DCX_MAX_NDIM];
+    int64_t rows, cols;  /* shape[0] x prod(shape[1..]); 1-D: N x 1 */
+    int64_t data_off;    /* offset of the data in the window (header length) */
+    int64_t data_bytes;  /* rows * cols * isize */
+} dcx__npy_info;
+
+/* Read and strictly parse the .npy header at the start of window b, and check
+ * that the data it announces fits in b->size. Messages name b->name. */
+dcx_status dcx__npy_read_header(dcx__bytes *b, dcx__npy_info *h);
+
+/* A source reading the .npy in window b. Takes ownership of b (closed on
+ * failure too). `name` is the name used in messages. */
+dcx_status dcx__npy_open_bytes(const char *name, dcx__bytes *b, dcx_source **out);
+
 #endif
