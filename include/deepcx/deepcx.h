@@ -8,5 +8,6 @@
 #include "io.h"
 #include "fit.h"
 #include "nn.h"
+#include "train.h"
 
 #endif
