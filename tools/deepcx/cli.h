@@ -69,5 +69,7 @@ double cli_now(void);
 
 /* Subcommands. */
 int cmd_version(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

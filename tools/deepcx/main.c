@@ -13,6 +13,8 @@ typedef struct {
 
 static const command commands[] = {
     {"version", cmd_version, "print the version and the BLAS configuration"},
+    {"train", cmd_train, "train an MLP or CNN into a run directory (checkpoints, resume)"},
+    {"eval", cmd_eval, "loss and accuracy of a trained model on a data set"},
 };
 
 static void usage(FILE *f)
