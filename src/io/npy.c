@@ -268,6 +268,8 @@ dcx_status dcx__npy_read_header(dcx__bytes *b, dcx__npy_info *info)
     shape_text(info, shp, sizeof shp);
     if (info->cols < 0 || !dcx__mul_ok(count, info->cols, &count) || !dcx__mul_ok(count, info->isize, &info->data_bytes))
         DCX_FAIL(DCX_ERR_FORMAT, "%s: corrupt header: shape %s is too large (size overflows)", name, shp);
+    if (info->cols == 0)
+        DCX_FAIL(DCX_ERR_UNSUPPORTED, "%s: array of shape %s has no columns (nothing to analyse)", name, shp);
     info->data_off = start + hlen;
     if (info->data_bytes > b->size - info->data_off)
         DCX_FAIL(DCX_ERR_FORMAT, "%s: truncated data: header says %s %s (%lld bytes), file holds %lld bytes of data",
@@ -404,7 +406,7 @@ static void npy_close(dcx_source *s)
 
 static const dcx_source_ops npy_ops = {npy_read, npy_rewind, npy_close};
 
-dcx_status dcx__npy_open_bytes(const char *name, dcx__bytes *b, dcx_source **out)
+dcx_status dcx__npy_open_info(const char *name, dcx__bytes *b, const dcx__npy_info *info, dcx_source **out)
 {
     dcx_status st = DCX_OK;
     npy_reader *r = NULL;
@@ -412,7 +414,7 @@ dcx_status dcx__npy_open_bytes(const char *name, dcx__bytes *b, dcx_source **out
     DCX_ALLOC(r, 1);
     r->b = b;
     b = NULL;
-    DCX_TRY(dcx__npy_read_header(r->b, &r->h));
+    r->h = *info;
     if (r->h.fortran && r->h.cols > 1) DCX_ALLOC(r->scratch, (size_t)FORTRAN_CHUNK_ROWS * (size_t)r->h.isize);
     DCX_TRY(dcx__source_new(name, &npy_ops, r, out));
     dcx_source *s = *out;
@@ -429,6 +431,18 @@ fail:
         free(r);
     }
     return st;
+}
+
+dcx_status dcx__npy_open_bytes(const char *name, dcx__bytes *b, dcx_source **out)
+{
+    dcx__npy_info info;
+    *out = NULL;
+    dcx_status st = dcx__npy_read_header(b, &info);
+    if (st != DCX_OK) {
+        dcx__bytes_close(b);
+        return st;
+    }
+    return dcx__npy_open_info(name, b, &info, out);
 }
 
 dcx_status dcx__npy_open(const char *path, const dcx_open_opts *o, dcx_source **out)

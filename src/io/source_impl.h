@@ -83,4 +83,9 @@ dcx_status dcx__npy_read_header(dcx__bytes *b, dcx__npy_info *h);
  * failure too). `name` is the name used in messages. */
 dcx_status dcx__npy_open_bytes(const char *name, dcx__bytes *b, dcx_source **out);
 
+/* The same for raw data described by `info` (no header is read; info->data_off
+ * gives where the data start). Used for IDX files, whose data are laid out as
+ * a big-endian C-order array. Takes ownership of b. */
+dcx_status dcx__npy_open_info(const char *name, dcx__bytes *b, const dcx__npy_info *info, dcx_source **out);
+
 #endif
