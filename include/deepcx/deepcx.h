@@ -13,5 +13,7 @@
 #include "kmeans.h"
 #include "complexity.h"
 #include "patterns.h"
+#include "nn.h"
+#include "train.h"
 
 #endif

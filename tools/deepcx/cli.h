@@ -74,5 +74,7 @@ int cmd_report(int argc, char **argv);
 int cmd_dim(int argc, char **argv);
 int cmd_complexity(int argc, char **argv);
 int cmd_patterns(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

@@ -18,6 +18,8 @@ static const command commands[] = {
     {"dim", cmd_dim, "effective dimension of an activation matrix (PCA-spectrum entropy)"},
     {"complexity", cmd_complexity, "complexity of a computation X -> Y: nonlinearity across scales"},
     {"patterns", cmd_patterns, "entropies of binary activation patterns"},
+    {"train", cmd_train, "train an MLP or CNN into a run directory (checkpoints, resume)"},
+    {"eval", cmd_eval, "loss and accuracy of a trained model on a data set"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,31 @@
+/* dense.c — fully connected layer y = x Wᵀ + b (PyTorch nn.Linear layout:
+ * W is (out, in)). Backward: dW = dyᵀ x, db = Σ_batch dy (in double),
+ * dx = dy W. All products through dcx__sgemm. */
+#include <string.h>
+
+#include "nn_impl.h"
+
+dcx_status dcx__dense_forward(const dcx__op *o, const float *params, const float *x, int64_t n, float *y)
+{
+    int64_t in = dcx__op_in_size(o), out = dcx__op_out_size(o);
+    const float *w = params + o->w_off, *b = params + o->b_off;
+    for (int64_t i = 0; i < n; i++) memcpy(y + i * out, b, (size_t)out * sizeof(float));
+    return dcx__sgemm(0, 1, n, out, in, 1.0f, x, in, w, in, 1.0f, y, out);
+}
+
+dcx_status dcx__dense_backward(const dcx__op *o, const float *params, float *grads, const float *x,
+                               const float *dy, int64_t n, float *dx)
+{
+    dcx_status st = DCX_OK;
+    int64_t in = dcx__op_in_size(o), out = dcx__op_out_size(o);
+    DCX_TRY(dcx__sgemm(1, 0, out, in, n, 1.0f, dy, out, x, in, 0.0f, grads + o->w_off, in));
+    float *db = grads + o->b_off;
+    for (int64_t j = 0; j < out; j++) {
+        double s = 0;
+        for (int64_t i = 0; i < n; i++) s += dy[i * out + j];
+        db[j] = (float)s;
+    }
+    if (dx) DCX_TRY(dcx__sgemm(0, 0, n, in, out, 1.0f, dy, out, params + o->w_off, in, 0.0f, dx, in));
+fail:
+    return st;
+}

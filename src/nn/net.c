@@ -1,0 +1,270 @@
+/* net.c — a network as a sequence of ops over one flat parameter buffer:
+ * creation, buffer management, the forward and backward passes, the loss
+ * hook and the named activations (see nn.h). */
+#include <string.h>
+
+#include "nn_impl.h"
+
+dcx_status dcx_net_create(const char *arch, int64_t in_c, int64_t in_h, int64_t in_w, int64_t classes,
+                          dcx_net **out)
+{
+    dcx_status st = DCX_OK;
+    dcx_net *net = NULL;
+    *out = NULL;
+    if (!arch) return dcx_set_error(DCX_ERR_ARG, "arch: missing architecture string");
+    if (strlen(arch) > DCX_ARCH_MAX)
+        return dcx_set_error(DCX_ERR_ARG, "arch: architecture string longer than %d bytes", DCX_ARCH_MAX);
+    if (in_c < 1 || in_h < 1 || in_w < 1 || in_c > 65536 || in_h > 65536 || in_w > 65536 ||
+        in_c * in_h * in_w > ((int64_t)1 << 28))
+        return dcx_set_error(DCX_ERR_ARG, "arch '%s': bad input shape %lldx%lldx%lld", arch, (long long)in_c,
+                             (long long)in_h, (long long)in_w);
+    if (classes < 2 || classes > 1000000)
+        return dcx_set_error(DCX_ERR_ARG, "arch '%s': number of classes %lld not in 2..1000000", arch,
+                             (long long)classes);
+    DCX_ALLOC(net, 1);
+    strcpy(net->arch, arch);
+    net->in_c = in_c;
+    net->in_h = in_h;
+    net->in_w = in_w;
+    net->classes = classes;
+    DCX_TRY(dcx__arch_parse(net));
+    DCX_ALLOC(net->params, net->nparams);
+    DCX_ALLOC(net->grads, net->nparams);
+    for (int i = 0; i < net->nops; i++) {
+        dcx__op *o = &net->ops[i];
+        if (o->kind == DCX__OP_CONV) {
+            int64_t cols = o->in_c * o->k * o->k * o->out_h * o->out_w;
+            int64_t tmp = o->out_c * o->out_h * o->out_w;
+            if (cols > net->work_per_sample) net->work_per_sample = cols;
+            if (tmp > net->work2_per_sample) net->work2_per_sample = tmp;
+        }
+    }
+    *out = net;
+    return DCX_OK;
+fail:
+    dcx_net_free(net);
+    return st;
+}
+
+static void free_buffers(dcx_net *net)
+{
+    for (int i = 0; i < net->nops; i++) {
+        dcx__op *o = &net->ops[i];
+        if (o->kind != DCX__OP_FLATTEN) {
+            free(o->out);
+            free(o->dout);
+        }
+        free(o->argmax);
+        o->out = o->dout = NULL;
+        o->argmax = NULL;
+    }
+    free(net->work);
+    free(net->work2);
+    free(net->dlogits);
+    net->work = net->work2 = net->dlogits = NULL;
+    net->cap = 0;
+}
+
+void dcx_net_free(dcx_net *net)
+{
+    if (!net) return;
+    if (net->ops) free_buffers(net);
+    free(net->ops);
+    free(net->tensors);
+    free(net->tensor_names);
+    free(net->params);
+    free(net->grads);
+    free(net);
+}
+
+/* Grow the activation buffers to hold a batch of n. */
+static dcx_status reserve(dcx_net *net, int64_t n)
+{
+    dcx_status st = DCX_OK;
+    if (n <= net->cap) return DCX_OK;
+    free_buffers(net);
+    int64_t total;
+    for (int i = 0; i < net->nops; i++) {
+        dcx__op *o = &net->ops[i];
+        if (!dcx__mul_ok(n, dcx__op_out_size(o), &total) || total > ((int64_t)1 << 40))
+            DCX_FAIL(DCX_ERR_NOMEM, "batch of %lld samples too large", (long long)n);
+        if (o->kind == DCX__OP_FLATTEN) {
+            /* alias of the previous op's buffers (or of the input: set per pass) */
+            o->out = i > 0 ? net->ops[i - 1].out : NULL;
+            o->dout = i > 0 ? net->ops[i - 1].dout : NULL;
+            continue;
+        }
+        DCX_ALLOC(o->out, total);
+        DCX_ALLOC(o->dout, total);
+        if (o->kind == DCX__OP_POOL) DCX_ALLOC(o->argmax, total);
+    }
+    if (net->work_per_sample) {
+        DCX_ALLOC(net->work, n * net->work_per_sample);
+        DCX_ALLOC(net->work2, n * net->work2_per_sample);
+    }
+    DCX_ALLOC(net->dlogits, n * net->classes);
+    net->cap = n;
+    return DCX_OK;
+fail:
+    free_buffers(net);
+    return st;
+}
+
+const char *dcx_net_arch(const dcx_net *net) { return net->arch; }
+void dcx_net_input_shape(const dcx_net *net, int64_t *c, int64_t *h, int64_t *w)
+{
+    if (c) *c = net->in_c;
+    if (h) *h = net->in_h;
+    if (w) *w = net->in_w;
+}
+int64_t dcx_net_input_size(const dcx_net *net) { return net->in_c * net->in_h * net->in_w; }
+int64_t dcx_net_classes(const dcx_net *net) { return net->classes; }
+int64_t dcx_net_num_params(const dcx_net *net) { return net->nparams; }
+float *dcx_net_params(dcx_net *net) { return net->params; }
+float *dcx_net_grads(dcx_net *net) { return net->grads; }
+int dcx_net_num_tensors(const dcx_net *net) { return net->ntensors; }
+dcx_param_view dcx_net_tensor(const dcx_net *net, int i) { return net->tensors[i]; }
+int64_t dcx_net_batch(const dcx_net *net) { return net->n; }
+
+dcx_status dcx_net_find_tensor(const dcx_net *net, const char *name, dcx_param_view *out)
+{
+    for (int i = 0; i < net->ntensors; i++)
+        if (!strcmp(net->tensors[i].name, name)) {
+            *out = net->tensors[i];
+            return DCX_OK;
+        }
+    return dcx_set_error(DCX_ERR_ARG, "arch '%s': no parameter tensor named '%s'", net->arch, name);
+}
+
+/* Input of op i for the current pass. */
+static const float *op_input(const dcx_net *net, int i) { return i == 0 ? net->input : net->ops[i - 1].out; }
+
+dcx_status dcx_net_forward(dcx_net *net, const float *x, int64_t n)
+{
+    dcx_status st = DCX_OK;
+    if (n < 1) return dcx_set_error(DCX_ERR_ARG, "forward pass: empty batch");
+    DCX_TRY(reserve(net, n));
+    net->input = x;
+    net->n = n;
+    net->have_dlogits = 0;
+    for (int i = 0; i < net->nops; i++) {
+        dcx__op *o = &net->ops[i];
+        const float *in = op_input(net, i);
+        switch (o->kind) {
+        case DCX__OP_DENSE: DCX_TRY(dcx__dense_forward(o, net->params, in, n, o->out)); break;
+        case DCX__OP_CONV: DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, net->work, net->work2)); break;
+        case DCX__OP_RELU: dcx__relu_forward(in, n * dcx__op_out_size(o), o->out); break;
+        case DCX__OP_POOL: dcx__pool_forward(o, in, n, o->out, o->argmax); break;
+        case DCX__OP_FLATTEN: o->out = (float *)in; break;
+        }
+    }
+fail:
+    return st;
+}
+
+dcx_status dcx_net_loss(dcx_net *net, const int32_t *labels, double *loss, int64_t *correct)
+{
+    if (net->n < 1) return dcx_set_error(DCX_ERR_ARG, "loss: no forward pass");
+    dcx_status st = dcx__softmax_xent(net->ops[net->nops - 1].out, labels, net->n, net->classes, loss, correct,
+                                      net->dlogits);
+    net->have_dlogits = st == DCX_OK;
+    return st;
+}
+
+dcx_status dcx_net_backward(dcx_net *net)
+{
+    dcx_status st = DCX_OK;
+    if (!net->have_dlogits) return dcx_set_error(DCX_ERR_ARG, "backward pass: call dcx_net_loss first");
+    int64_t n = net->n;
+    const float *dy = net->dlogits;
+    for (int i = net->nops - 1; i >= 0; i--) {
+        dcx__op *o = &net->ops[i];
+        const float *in = op_input(net, i);
+        /* gradient wrt this op's input goes to the previous op's dout */
+        float *dx = NULL;
+        if (i > 0) {
+            int j = i - 1;
+            while (j > 0 && net->ops[j].kind == DCX__OP_FLATTEN) j--;
+            dx = net->ops[j].kind == DCX__OP_FLATTEN ? NULL : net->ops[j].dout;
+        }
+        switch (o->kind) {
+        case DCX__OP_DENSE: DCX_TRY(dcx__dense_backward(o, net->params, net->grads, in, dy, n, dx)); break;
+        case DCX__OP_CONV:
+            DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, n, dx, net->work, net->work2));
+            break;
+        case DCX__OP_RELU:
+            if (dx) dcx__relu_backward(o->out, dy, n * dcx__op_out_size(o), dx);
+            break;
+        case DCX__OP_POOL:
+            if (dx) dcx__pool_backward(o, dy, o->argmax, n, dx);
+            break;
+        case DCX__OP_FLATTEN: continue; /* dy passes through unchanged */
+        }
+        dy = dx;
+        if (!dy) break;
+    }
+fail:
+    return st;
+}
+
+void dcx_net_predict(const dcx_net *net, int32_t *pred)
+{
+    const float *z = net->ops[net->nops - 1].out;
+    for (int64_t i = 0; i < net->n; i++) {
+        const float *r = z + i * net->classes;
+        int64_t arg = 0;
+        for (int64_t j = 1; j < net->classes; j++)
+            if (r[j] > r[arg]) arg = j;
+        pred[i] = (int32_t)arg;
+    }
+}
+
+int dcx_net_num_activations(const dcx_net *net)
+{
+    int k = 1;
+    for (int i = 0; i < net->nops; i++) k += net->ops[i].act_name[0] != 0;
+    return k;
+}
+
+const char *dcx_net_activation_name(const dcx_net *net, int i)
+{
+    if (i == 0) return "input";
+    int k = 0;
+    for (int j = 0; j < net->nops; j++)
+        if (net->ops[j].act_name[0] && ++k == i) return net->ops[j].act_name;
+    return NULL;
+}
+
+dcx_status dcx_net_activation(const dcx_net *net, const char *name, dcx_matrix *out, int64_t shape[3])
+{
+    if (net->n < 1) return dcx_set_error(DCX_ERR_ARG, "activation '%s': no forward pass yet", name);
+    const float *data = NULL;
+    int64_t c = 0, h = 0, w = 0;
+    if (!strcmp(name, "input")) {
+        data = net->input;
+        c = net->in_c;
+        h = net->in_h;
+        w = net->in_w;
+    } else {
+        for (int j = 0; j < net->nops; j++)
+            if (!strcmp(net->ops[j].act_name, name)) {
+                data = net->ops[j].out;
+                c = net->ops[j].out_c;
+                h = net->ops[j].out_h;
+                w = net->ops[j].out_w;
+            }
+    }
+    if (!data) return dcx_set_error(DCX_ERR_ARG, "arch '%s': no activation named '%s'", net->arch, name);
+    out->rows = net->n;
+    out->cols = c * h * w;
+    out->stride = out->cols;
+    out->dtype = DCX_F32;
+    out->data = (void *)data;
+    out->owns = 0;
+    if (shape) {
+        shape[0] = c;
+        shape[1] = h;
+        shape[2] = w;
+    }
+    return DCX_OK;
+}

@@ -1,0 +1,72 @@
+/* nn_impl.h — private layout of a dcx_net and the per-layer kernels shared by
+ * the files of src/nn/. Not installed. */
+#ifndef DEEPCX_NN_IMPL_H
+#define DEEPCX_NN_IMPL_H
+
+#include "../internal.h"
+
+typedef enum { DCX__OP_DENSE = 1, DCX__OP_CONV, DCX__OP_RELU, DCX__OP_POOL, DCX__OP_FLATTEN } dcx__op_kind;
+
+/* One primitive operation. Its input is the output of the previous op (or the
+ * network input); shapes are per sample, NCHW (a dense output is (out,1,1)). */
+typedef struct dcx__op {
+    dcx__op_kind kind;
+    int64_t in_c, in_h, in_w;
+    int64_t out_c, out_h, out_w;
+    int64_t k, stride, pad;  /* conv: kernel, stride, padding; pool: kernel = stride */
+    int64_t w_off, b_off;    /* dense/conv: offsets of weight and bias in params */
+    float *out;              /* (cap, out_size); flatten: alias of the input */
+    float *dout;             /* (cap, out_size) gradient wrt out; flatten: alias */
+    int32_t *argmax;         /* pool: (cap, out_size) index into the input plane */
+    char act_name[32];       /* name of `out` as an activation, "" if none */
+} dcx__op;
+
+struct dcx_net {
+    char arch[DCX_ARCH_MAX + 1];
+    int64_t in_c, in_h, in_w, classes;
+    int nops;
+    dcx__op *ops;
+    int ntensors;
+    dcx_param_view *tensors;
+    char (*tensor_names)[32];
+    int64_t nparams;
+    float *params, *grads;
+    int64_t cap;        /* batch capacity of the buffers */
+    int64_t n;          /* batch size of the last forward pass; 0 before */
+    const float *input; /* borrowed input of the last forward pass */
+    float *work;        /* conv scratch: im2col columns, (cap * max_cols) */
+    float *work2;       /* conv scratch: (out_c, n*P) gemm output */
+    int64_t work_per_sample, work2_per_sample;
+    float *dlogits;     /* (cap, classes) set by dcx_net_loss */
+    int have_dlogits;
+};
+
+static inline int64_t dcx__op_in_size(const dcx__op *o) { return o->in_c * o->in_h * o->in_w; }
+static inline int64_t dcx__op_out_size(const dcx__op *o) { return o->out_c * o->out_h * o->out_w; }
+
+/* Layer kernels. x: (n, in_size), y: (n, out_size). Backward: dy given, dx
+ * written when non-NULL, parameter gradients written (not accumulated). */
+dcx_status dcx__dense_forward(const dcx__op *o, const float *params, const float *x, int64_t n, float *y);
+dcx_status dcx__dense_backward(const dcx__op *o, const float *params, float *grads, const float *x,
+                               const float *dy, int64_t n, float *dx);
+
+dcx_status dcx__conv_forward(const dcx__op *o, const float *params, const float *x, int64_t n, float *y,
+                             float *cols, float *tmp);
+dcx_status dcx__conv_backward(const dcx__op *o, const float *params, float *grads, const float *x,
+                              const float *dy, int64_t n, float *dx, float *cols, float *tmp);
+
+void dcx__relu_forward(const float *x, int64_t count, float *y);
+void dcx__relu_backward(const float *y, const float *dy, int64_t count, float *dx);
+
+void dcx__pool_forward(const dcx__op *o, const float *x, int64_t n, float *y, int32_t *argmax);
+void dcx__pool_backward(const dcx__op *o, const float *dy, const int32_t *argmax, int64_t n, float *dx);
+
+/* Softmax cross-entropy, mean over the batch; dlogits = (softmax - onehot)/n. */
+dcx_status dcx__softmax_xent(const float *logits, const int32_t *labels, int64_t n, int64_t classes,
+                             double *loss, int64_t *correct, float *dlogits);
+
+/* Architecture parser: fills net->ops (kinds, shapes, conv/pool settings,
+ * activation names) and the tensor views; allocates nothing else. */
+dcx_status dcx__arch_parse(dcx_net *net);
+
+#endif
