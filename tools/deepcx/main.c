@@ -12,14 +12,14 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"fit", cmd_fit, "power-law fits of a training run's series"},
-    {"report", cmd_report, "figures and an HTML report of a training run"},
-    {"version", cmd_version, "print the version and the BLAS configuration"},
     {"dim", cmd_dim, "effective dimension of an activation matrix (PCA-spectrum entropy)"},
     {"complexity", cmd_complexity, "complexity of a computation X -> Y: nonlinearity across scales"},
     {"patterns", cmd_patterns, "entropies of binary activation patterns"},
     {"train", cmd_train, "train an MLP or CNN into a run directory (checkpoints, resume)"},
     {"eval", cmd_eval, "loss and accuracy of a trained model on a data set"},
+    {"fit", cmd_fit, "power-law fits of a training run's series"},
+    {"report", cmd_report, "figures and an HTML report of a training run"},
+    {"version", cmd_version, "print the version and the BLAS configuration"},
 };
 
 static void usage(FILE *f)
