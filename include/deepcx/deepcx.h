@@ -15,5 +15,6 @@
 #include "patterns.h"
 #include "nn.h"
 #include "train.h"
+#include "profile.h"
 
 #endif
