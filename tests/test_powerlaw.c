@@ -122,10 +122,15 @@ static void test_metrics_load(void **state)
         "\n"
         "{\"step\":10,\"train_loss\":1.1,\"note\":\"x\",\"layers\":{\"layer1\":{\"deff\":12,\"pr\":null},"
         "\"logits\":{\"deff\":4}},\"extra\":{\"a\":1}}\n"
+        "{\"type\":\"epoch\",\"step\":15,\"test_acc\":0.5,\"train_loss\":1.0}\n"
         "{\"step\":20,\"train_lo");
     dcx_metrics *m = NULL;
+    const dcx_series *s0;
     ASSERT_OK(dcx_metrics_load(p, NULL, &m));
-    assert_int_equal(m->nlines, 2);
+    assert_int_equal(m->nlines, 3);
+    s0 = dcx_metrics_find(m, "epoch.test_acc");
+    assert_true(s0 && s0->n == 1 && s0->t[0] == 15 && s0->y[0] == 0.5);
+    assert_int_equal(dcx_metrics_find(m, "train_loss")->n, 2); /* the epoch line's is epoch.train_loss */
     assert_int_equal(m->truncated_last, 1);
     assert_int_equal(m->nlayers, 2);
     assert_string_equal(m->layers[0], "layer1");

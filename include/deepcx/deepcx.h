@@ -16,5 +16,6 @@
 #include "nn.h"
 #include "train.h"
 #include "profile.h"
+#include "track.h"
 
 #endif

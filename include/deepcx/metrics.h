@@ -5,7 +5,9 @@
  * "step"): a top-level number "train_loss" is the series "train_loss"; the
  * per-layer objects under "layers" become "<layer>.<field>", e.g.
  * "layers": {"layer1": {"deff": 12.5}} gives the series "layer1.deff"; any
- * other nested object gives its dotted path. null values (an undefined
+ * other nested object gives its dotted path. Lines whose "type" is a string
+ * other than "measure" (the trainer's per-epoch lines, "type": "epoch")
+ * prefix their series with it: "epoch.test_acc". null values (an undefined
  * observable) are missing points. A last line that does not parse — a run
  * killed mid-write — is ignored and flagged; a bad line before the last one is
  * an error naming its line number. */

@@ -206,6 +206,12 @@ int64_t dcx_trainer_step(const dcx_trainer *t); /* updates done */
  * last good checkpoint. */
 dcx_status dcx_trainer_run(dcx_trainer *t, const char *run_dir, const dcx_train_hooks *hooks);
 
+/* Append one line (a JSON object, without newline) to run_dir/metrics.jsonl,
+ * flushed and fsync'd at once, and count it as covered by the trainer's state,
+ * so that a checkpoint taken afterwards keeps it on --resume (a resumed run
+ * truncates metrics.jsonl to what its checkpoint covered). For step hooks. */
+dcx_status dcx_trainer_append_metrics(dcx_trainer *t, const char *run_dir, const char *line);
+
 /* Loss and accuracy of the current network on x (n, dim) with labels y,
  * in batches (no randomness). */
 dcx_status dcx_evaluate(dcx_net *net, const float *x, const int32_t *y, int64_t n, double *loss,

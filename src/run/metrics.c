@@ -82,7 +82,7 @@ static dcx_status walk(builder *b, const cJSON *obj, const char *prefix, const c
     for (const cJSON *it = obj->child; it; it = it->next) {
         if (!it->string) continue;
         char name[512];
-        if (top && !strcmp(it->string, "layers") && cJSON_IsObject(it)) {
+        if (top && !prefix[0] && !strcmp(it->string, "layers") && cJSON_IsObject(it)) {
             for (const cJSON *l = it->child; l; l = l->next) {
                 if (!l->string || !cJSON_IsObject(l)) continue;
                 dcx_status st = add_layer(b, l->string);
@@ -143,7 +143,11 @@ dcx_status dcx_metrics_load(const char *path, const char *tkey, dcx_metrics **ou
                     DCX_FAIL(DCX_ERR_FORMAT, "%s: line %lld: no numeric \"%s\" field", path,
                              (long long)pending_no, tkey);
                 }
-                st = walk(&b, obj, "", tkey, tv->valuedouble, 1);
+                /* lines of another kind than a measurement ("type": "epoch")
+                 * name their series "<type>.<field>" */
+                const cJSON *ty = cJSON_GetObjectItemCaseSensitive(obj, "type");
+                const char *prefix = cJSON_IsString(ty) && strcmp(ty->valuestring, "measure") ? ty->valuestring : "";
+                st = walk(&b, obj, prefix, tkey, tv->valuedouble, 1);
                 cJSON_Delete(obj);
                 if (st != DCX_OK) goto fail;
                 b.m->nlines++;

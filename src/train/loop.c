@@ -297,3 +297,21 @@ dcx_status dcx_trainer_run(dcx_trainer *t, const char *run_dir, const dcx_train_
 fail:
     return st;
 }
+
+dcx_status dcx_trainer_append_metrics(dcx_trainer *t, const char *run_dir, const char *line)
+{
+    char path[4200];
+    path_in(path, sizeof path, run_dir, "metrics.jsonl");
+    FILE *f = fopen(path, "ab");
+    if (!f) return dcx_set_error(DCX_ERR_IO, "%s: cannot append: %s", path, strerror(errno));
+    fputs(line, f);
+    fputc('\n', f);
+    fflush(f);
+    (void)fsync(fileno(f));
+    long pos = ftell(f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || pos < 0) return dcx_set_error(DCX_ERR_IO, "%s: write error", path);
+    t->metrics_len = pos; /* a checkpoint taken now covers this line */
+    return DCX_OK;
+}

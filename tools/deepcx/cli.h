@@ -70,6 +70,9 @@ double cli_now(void);
 /* Subcommands. */
 int cmd_version(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+/* The depth table of a profile on stdout (cmd_analyze.c). */
+void analyze_print_table(const dcx_profile *pr);
 int cmd_report(int argc, char **argv);
 int cmd_dim(int argc, char **argv);
 int cmd_complexity(int argc, char **argv);

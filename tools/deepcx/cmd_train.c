@@ -37,11 +37,22 @@ static void usage(FILE *f)
             "  --checkpoint-minutes M  checkpoint every M minutes (default 10; 0 off); always each epoch\n"
             "  --checkpoint-steps N    also checkpoint every N steps (default 0: off)\n"
             "\n"
+            "Tracking the observables along training (docs/observables.md §4):\n"
+            "  --track LIST       measure dim,complexity,patterns (any of them, or all) of every layer\n"
+            "                     on a fixed probe set; one JSON line per measurement in metrics.jsonl\n"
+            "  --track-schedule log:N  measure at step 0 and about N steps a decade (default log:10),\n"
+            "                     and at every epoch end\n"
+            "  --probe N          probe samples from the held-out split (default 10000, all if fewer)\n"
+            "  --track-seed S     seed of the probe choice and the observables (default 0)\n"
+            "Tracking never changes the trajectory: the weights are those of an untracked run.\n"
+            "Its cost is reported in summary.json (tracking_seconds, tracking_share).\n"
+            "\n"
             "Prints one line per epoch on stdout; a progress bar on stderr when it is a terminal.\n"
             "See docs/training.md.\n");
 }
 
 typedef struct {
+    dcx_tracker *tracker; /* NULL without --track */
     int tty;
     double last, t0;
     int64_t samples0;
@@ -54,8 +65,14 @@ typedef struct {
 
 static int on_step(void *ctx, dcx_trainer *t, const dcx_step_info *s)
 {
-    (void)t;
     progress *p = ctx;
+    if (p->tracker) {
+        if (p->tty && p->drawn) {
+            fprintf(stderr, "\r  measuring observables at step %lld ...%40s", (long long)s->step, "");
+            fflush(stderr);
+        }
+        if (dcx_tracker_on_step(p->tracker, t, s) != DCX_OK) return 1;
+    }
     if (s->step == 0 || !p->tty) return 0;
     p->seen += s->batch;
     p->loss_sum += s->loss * (double)s->batch;
@@ -79,6 +96,7 @@ static int on_step(void *ctx, dcx_trainer *t, const dcx_step_info *s)
 static int on_epoch(void *ctx, dcx_trainer *t, const dcx_epoch_info *e)
 {
     progress *p = ctx;
+    if (p->tracker && dcx_tracker_on_epoch(p->tracker, t, e) != DCX_OK) return 1;
     if (p->drawn) {
         fprintf(stderr, "\r%100s\r", "");
         p->drawn = 0;
@@ -94,10 +112,33 @@ static int on_epoch(void *ctx, dcx_trainer *t, const dcx_epoch_info *e)
     return 0;
 }
 
+/* Record the tracking cost in summary.json (seconds, share of wall time). */
+static int add_tracking_cost(const char *run, const dcx_tracker *tr)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/summary.json", run);
+    FILE *f = fopen(path, "rb");
+    if (!f) return cli_error("%s: cannot read", path);
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    cJSON *o = cJSON_Parse(buf);
+    if (!o) return cli_error("%s: not valid JSON", path);
+    const cJSON *secs = cJSON_GetObjectItemCaseSensitive(o, "seconds");
+    double train = cJSON_IsNumber(secs) ? secs->valuedouble : 0, tk = dcx_tracker_seconds(tr);
+    cJSON_AddNumberToObject(o, "tracking_seconds", tk);
+    cJSON_AddNumberToObject(o, "tracking_measurements", (double)dcx_tracker_count(tr));
+    cJSON_AddItemToObject(o, "tracking_share", cli_json_num(train + tk > 0 ? tk / (train + tk) : NAN));
+    int rc = cli_json_write(path, o);
+    cJSON_Delete(o);
+    return rc;
+}
+
 int cmd_train(int argc, char **argv)
 {
     enum { O_DATA = 256, O_ARCH, O_RUN, O_RESUME, O_EPOCHS, O_BATCH, O_OPT, O_LR, O_MOM, O_WD, O_SCHED, O_STD,
-           O_SEED, O_THREADS, O_CKMIN, O_CKSTEPS, O_HELP };
+           O_SEED, O_THREADS, O_CKMIN, O_CKSTEPS, O_TRACK, O_TSCHED, O_PROBE, O_TSEED, O_HELP };
     static const struct option opts[] = {
         {"data", required_argument, 0, O_DATA},     {"arch", required_argument, 0, O_ARCH},
         {"run", required_argument, 0, O_RUN},       {"resume", no_argument, 0, O_RESUME},
@@ -108,7 +149,12 @@ int cmd_train(int argc, char **argv)
         {"seed", required_argument, 0, O_SEED},     {"threads", required_argument, 0, O_THREADS},
         {"checkpoint-minutes", required_argument, 0, O_CKMIN},
         {"checkpoint-steps", required_argument, 0, O_CKSTEPS},
+        {"track", required_argument, 0, O_TRACK},   {"track-schedule", required_argument, 0, O_TSCHED},
+        {"probe", required_argument, 0, O_PROBE},   {"track-seed", required_argument, 0, O_TSEED},
         {"help", no_argument, 0, O_HELP},           {0, 0, 0, 0}};
+    dcx_track_params tp;
+    dcx_track_params_default(&tp);
+    int track = 0;
     dcx_train_config cfg;
     dcx_train_config_default(&cfg);
     const char *run = NULL;
@@ -182,6 +228,21 @@ int cmd_train(int argc, char **argv)
             if (!cli_parse_i64("--checkpoint-steps", optarg, 0, INT64_MAX / 2, &cfg.checkpoint_steps))
                 return CLI_EXIT_INPUT;
             break;
+        case O_TRACK:
+            if (dcx_obs_parse(optarg, &tp.profile.observables) != DCX_OK)
+                return cli_usage_error("--track: %s", dcx_last_error());
+            track = 1;
+            break;
+        case O_TSCHED:
+            if (dcx_track_schedule_parse(optarg, &tp.per_decade) != DCX_OK)
+                return cli_usage_error("--track-schedule: %s", dcx_last_error());
+            break;
+        case O_PROBE:
+            if (!cli_parse_i64("--probe", optarg, 2, INT64_MAX / 2, &tp.probe)) return CLI_EXIT_INPUT;
+            break;
+        case O_TSEED:
+            if (!cli_parse_u64("--track-seed", optarg, &tp.seed)) return CLI_EXIT_INPUT;
+            break;
         case O_HELP: usage(stdout); return 0;
         default: return cli_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -201,6 +262,7 @@ int cmd_train(int argc, char **argv)
     cfg.threads = dcx_get_threads();
 
     int ret = CLI_EXIT_OK, has_ckpt = 0;
+    progress p = {0};
     dcx_status st;
     dcx_dataset *data = NULL;
     dcx_trainer *t = NULL;
@@ -235,7 +297,10 @@ int cmd_train(int argc, char **argv)
         }
         fprintf(stderr, "deepcx train: resuming %s at step %lld\n", run, (long long)dcx_trainer_step(t));
     }
-    progress p = {0};
+    if (track && (st = dcx_tracker_create(&tp, data, run, &p.tracker)) != DCX_OK) {
+        ret = cli_lib_error(st);
+        goto done;
+    }
     p.tty = isatty(2);
     p.t0 = p.last = cli_now();
     p.epochs = cfg.epochs;
@@ -246,8 +311,15 @@ int cmd_train(int argc, char **argv)
         ret = cli_lib_error(st);
         goto done;
     }
+    if (p.tracker) {
+        ret = add_tracking_cost(run, p.tracker);
+        if (ret) goto done;
+        printf("tracking: %lld measurements, %.1f s, in %s/metrics.jsonl\n",
+               (long long)dcx_tracker_count(p.tracker), dcx_tracker_seconds(p.tracker), run);
+    }
     printf("model: %s/model.dcx\n", run);
 done:
+    dcx_tracker_free(p.tracker);
     dcx_trainer_free(t);
     dcx_data_free(data);
     return ret;

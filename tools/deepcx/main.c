@@ -17,6 +17,7 @@ static const command commands[] = {
     {"patterns", cmd_patterns, "entropies of binary activation patterns"},
     {"train", cmd_train, "train an MLP or CNN into a run directory (checkpoints, resume)"},
     {"eval", cmd_eval, "loss and accuracy of a trained model on a data set"},
+    {"analyze", cmd_analyze, "depth profile of a trained model: every observable per layer"},
     {"fit", cmd_fit, "power-law fits of a training run's series"},
     {"report", cmd_report, "figures and an HTML report of a training run"},
     {"version", cmd_version, "print the version and the BLAS configuration"},
