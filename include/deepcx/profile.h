@@ -61,7 +61,7 @@ typedef struct dcx_layer_profile {
     int reached;                             /* C(ε) reached (else a lower bound) */
     double eta1_cum, complexity_cum, gamma_cum;
     int reached_cum;
-    double eps;                              /* the headline ε (0.05 by default) */
+    double eps;                              /* the headline ε (0.05 by default); NaN when complexity was not measured */
 } dcx_layer_profile;
 
 typedef struct dcx_profile {

@@ -147,7 +147,7 @@ dcx_status dcx_profile_activations(const dcx_matrix *const *acts, const char *co
         lp->distinct = lp->dead = lp->always_on = lp->switching = -1;
         lp->eta1 = lp->complexity = lp->gamma = NAN;
         lp->eta1_cum = lp->complexity_cum = lp->gamma_cum = NAN;
-        lp->eps = p->complexity.n_eps > 0 ? p->complexity.eps[0] : NAN;
+        lp->eps = (p->observables & DCX_OBS_COMPLEXITY) && p->complexity.n_eps > 0 ? p->complexity.eps[0] : NAN;
         if (p->observables & DCX_OBS_DIM) {
             progress(p, lp->name, "dimension", (l - 1) * steps, L * steps);
             DCX_TRY(measure_dim(acts[l], p, &lp->deff, &lp->pr, &lp->alpha));
