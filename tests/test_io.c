@@ -500,6 +500,12 @@ static void test_bad_npy(void **state)
     p = tmp_path("hlen.npy");
     write_file(p, hb, 12);
     expect_fail(p, DCX_ERR_FORMAT, "truncated header");
+    /* native byte order '=' */
+    double nat[4] = {1.5, -2, 3, 4};
+    p = hostile_npy("native.npy", "{'descr': '=f8', 'fortran_order': False, 'shape': (2, 2), }", nat, sizeof nat);
+    dcx_matrix *m = load(p, NULL);
+    assert_true(dcx_matrix_get(m, 0, 0) == 1.5 && dcx_matrix_get(m, 0, 1) == -2 && dcx_matrix_get(m, 1, 1) == 4);
+    dcx_matrix_free(m);
     /* NaN and Inf name the row and column */
     double d[6] = {1, 2, 3, 4, 5, 6};
     d[5] = NAN;
@@ -569,6 +575,20 @@ static void test_bad_npz(void **state)
     write_file(t, raw, n);
     expect_fail(t, DCX_ERR_FORMAT, "corrupt");
     free(raw);
+    /* intact data, wrong CRC-32 in the central directory: caught at the end */
+    raw = slurp(p, &n);
+    unsigned char *cdir = NULL;
+    for (size_t i = n - 22; i-- > 0;)
+        if (memcmp(raw + i, "PK\x01\x02", 4) == 0) {
+            cdir = raw + i;
+            break;
+        }
+    assert_non_null(cdir);
+    cdir[16] ^= 0x01;
+    t = tmp_path("crc.npz");
+    write_file(t, raw, n);
+    expect_fail(t, DCX_ERR_FORMAT, "CRC-32 mismatch");
+    free(raw);
 }
 
 static void test_bad_idx(void **state)
@@ -597,6 +617,13 @@ static void test_bad_idx(void **state)
     assert_int_equal(m->rows, 500);
     assert_int_equal(m->cols, 500);
     dcx_matrix_free(m);
+    /* corrupt (not short) gzip data */
+    raw = slurp(p, &n);
+    for (size_t i = n / 3; i < n / 3 + 64; i++) raw[i] ^= 0xA5;
+    t = tmp_path("garbled-idx2-ubyte.gz");
+    write_file(t, raw, n);
+    free(raw);
+    expect_fail(t, DCX_ERR_FORMAT, "corrupt gzip data");
     /* bad type code */
     unsigned char bad[16] = {0, 0, 0x0A, 1, 0, 0, 0, 2, 1, 2};
     t = tmp_path("type-idx1-ubyte");
