@@ -7,6 +7,14 @@
  * the restart comparison) are recomputed directly as Σ ‖x − c‖², so that
  * they do not carry the cancellation error of the expanded form.
  *
+ * Lloyd iterations use Hamerly's bounds (G. Hamerly, "Making k-means even
+ * faster", SDM 2010): an upper bound u on the distance to the own centre and
+ * a lower bound l on the second nearest, moved by the centre shifts; a point
+ * with u <= max(l, half the distance to the nearest other centre) keeps its
+ * label without any distance computation. The assignments are those of plain
+ * Lloyd; only the work differs. Centres are kept as running sums, and the
+ * final centres are recomputed as exact means.
+ *
  * Monotonicity: with labels L_t assigned from centres c_t, the inertia
  * J(L_t, c_t) never increases: the mean update lowers J for fixed labels,
  * moving the farthest point into an empty cluster (centre = that point)
