@@ -12,7 +12,7 @@
  * a lower bound l on the second nearest, moved by the centre shifts; a point
  * with u <= max(l, half the distance to the nearest other centre) keeps its
  * label without any distance computation. The assignments are those of plain
- * Lloyd; only the work differs. Centres are kept as running sums, and the
+ * Lloyd (up to rounding at near-ties); only the work differs. Centres are kept as running sums, and the
  * final centres are recomputed as exact means.
  *
  * Monotonicity: with labels L_t assigned from centres c_t, the inertia
