@@ -9,5 +9,8 @@
 #include "fit.h"
 #include "powerlaw.h"
 #include "metrics.h"
+#include "kmeans.h"
+#include "complexity.h"
+#include "patterns.h"
 
 #endif

@@ -71,5 +71,7 @@ double cli_now(void);
 int cmd_version(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_complexity(int argc, char **argv);
+int cmd_patterns(int argc, char **argv);
 
 #endif

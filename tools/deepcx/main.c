@@ -15,6 +15,8 @@ static const command commands[] = {
     {"fit", cmd_fit, "power-law fits of a training run's series"},
     {"report", cmd_report, "figures and an HTML report of a training run"},
     {"version", cmd_version, "print the version and the BLAS configuration"},
+    {"complexity", cmd_complexity, "complexity of a computation X -> Y: nonlinearity across scales"},
+    {"patterns", cmd_patterns, "entropies of binary activation patterns"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,106 @@
+/* deepcx/complexity.h — complexity of a computation X → Y (docs/observables.md §2).
+ *
+ * The nonlinearity of the map from inputs X (N x d_x) to outputs Y (N x d_y)
+ * is measured at a ladder of scales K = 1, 2, 4, … : the inputs are cut into
+ * K k-means cells, one affine map is fitted per cell (2-fold cross-validated
+ * ridge), and
+ *     η(K) = Σ_i ‖y_i − ŷ_i‖² / Σ_i ‖y_i − ȳ‖²      (out-of-fold predictions)
+ *     H(K) = −Σ_k (n_k/N) ln(n_k/N)                  (entropy of the partition)
+ *     C(ε) = H(K*),  K* = smallest ladder K with η(K) <= ε
+ *     ln η(K) = c − γ ln K  (fit over K >= 2, η > 1e-9), nonlinearity dim 4/γ.
+ *
+ * This is deepcx's own precise construction of the entropic, scale-dependent
+ * complexity notion of Janik & Witaszczyk (arXiv:2006.04791), not the
+ * paper's exact procedure. The steps:
+ *   1. centre X and project it on its top r principal components,
+ *      r = min(d_x, rmax, smallest r keeping >= var_keep of the variance);
+ *      centre Y (not reduced);
+ *   2. split the samples in 2 folds at random (seeded) unless `folds` given;
+ *   3. ladder K = 1, 2, 4, … <= K_max = min(kmax, ⌊N / (4(r+1))⌋);
+ *   4. k-means (k-means++, Lloyd, best of `restarts`) on the reduced X of all
+ *      samples, seeded from stream 1000 + log2(K) of the seed;
+ *   5. per cell and fold: ridge affine fit, ρ = 1e-6 · trace(XcᵀXc)/r where
+ *      Xc is the cell's training part of reduced X centred within itself (the
+ *      intercept is not penalised); predict the other fold. A training part
+ *      with fewer than r + 2 samples predicts its own mean of y (the global
+ *      mean of y when empty). */
+#ifndef DEEPCX_COMPLEXITY_H
+#define DEEPCX_COMPLEXITY_H
+
+#include <stdint.h>
+
+#include "core.h"
+#include "matrix.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DCX_COMPLEXITY_MAX_EPS 16
+
+typedef struct dcx_complexity_params {
+    double eps[DCX_COMPLEXITY_MAX_EPS]; /* tolerances, each in (0, 1] */
+    int n_eps;               /* default 3: {0.1, 0.05, 0.01} */
+    int64_t kmax;            /* largest K allowed, >= 1; default 256 */
+    int64_t rmax;            /* largest PCA rank of X, >= 1; default 64 */
+    double var_keep;         /* variance fraction kept, in (0, 1]; default 0.999 */
+    int restarts;            /* k-means restarts, >= 1; default 3 */
+    int max_iter;            /* Lloyd iterations, >= 1; default 100 */
+    uint64_t seed;           /* default 0 */
+    const unsigned char *folds; /* optional (N) fold 0/1 of each sample; NULL: random
+                                   (borrowed, read during the call only) */
+    dcx_progress_fn progress;   /* optional: called once per ladder rung */
+    void *progress_ctx;
+} dcx_complexity_params;
+
+/* The defaults listed above. */
+void dcx_complexity_params_default(dcx_complexity_params *p);
+
+typedef struct dcx_complexity_rung {
+    int64_t k;         /* ladder scale K */
+    double eta;        /* η(K) */
+    double entropy;    /* H(K), nats; exp(H) = effective number of pieces */
+    double inertia;    /* k-means inertia on the reduced X (0 for K = 1) */
+    int64_t min_cell;  /* smallest cell size */
+} dcx_complexity_rung;
+
+typedef struct dcx_complexity_level {
+    double eps;
+    double value;      /* C(ε) = H(K*), or H(K_last) as a lower bound */
+    int reached;       /* 1: some ladder K has η(K) <= ε */
+    int64_t k;         /* K*, or the last ladder K when not reached */
+} dcx_complexity_level;
+
+typedef struct dcx_complexity_result {
+    int64_t n, dx, dy;
+    int64_t r;              /* PCA rank used for X */
+    double var_kept;        /* fraction of X's variance kept by the r components */
+    int64_t kmax_rule;      /* min(kmax, ⌊N / (4(r+1))⌋) */
+    int n_ladder;
+    dcx_complexity_rung *ladder; /* (n_ladder) K = 1, 2, 4, … */
+    double eta1;            /* η(1): cross-validated 1 − R² of one affine map */
+    int n_eps;
+    dcx_complexity_level *levels; /* (n_eps) in the order given */
+    int gamma_ok;           /* 1 when γ could be fitted (>= 2 usable rungs) */
+    double gamma, gamma_stderr, gamma_r2;
+    int64_t gamma_points;   /* rungs used in the fit */
+    double nonlinearity_dim; /* 4/γ; NaN when γ is unavailable or <= 0 */
+    unsigned char *folds;   /* (n) fold of each sample */
+} dcx_complexity_result;
+
+/* Complexity of the map x → y (rows paired; float32 or float64).
+ * Fails with DCX_ERR_ARG (row counts differ, eps outside (0, 1], kmax < 1,
+ * rmax < 1, bad fold vector, …), DCX_ERR_DEGENERATE (Y or X of zero variance,
+ * too few samples for K = 2: the message says how many are needed),
+ * DCX_ERR_NUMERIC (NaN/Inf), DCX_ERR_NOMEM. The caller owns *out and frees
+ * it with dcx_complexity_free. */
+dcx_status dcx_complexity(const dcx_matrix *x, const dcx_matrix *y, const dcx_complexity_params *p,
+                          dcx_complexity_result **out);
+
+/* NULL is a harmless no-op. */
+void dcx_complexity_free(dcx_complexity_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,468 @@
+/* kmeans.c — k-means: greedy k-means++ seeding (Arthur & Vassilvitskii 2007,
+ * with 2 + ⌊ln k⌋ local trials as in scikit-learn) and Lloyd iterations.
+ *
+ * Squared distances to the centres are computed in blocks of rows as
+ *     ‖x‖² − 2 x·c + ‖c‖²
+ * with one dgemm per block (x·cᵀ). Inertias (the trace, the final value and
+ * the restart comparison) are recomputed directly as Σ ‖x − c‖², so that
+ * they do not carry the cancellation error of the expanded form.
+ *
+ * Lloyd iterations use Hamerly's bounds (G. Hamerly, "Making k-means even
+ * faster", SDM 2010): an upper bound u on the distance to the own centre and
+ * a lower bound l on the second nearest, moved by the centre shifts; a point
+ * with u <= max(l, half the distance to the nearest other centre) keeps its
+ * label without any distance computation. The assignments are those of plain
+ * Lloyd (up to rounding at near-ties); only the work differs. Centres are kept as running sums, and the
+ * final centres are recomputed as exact means.
+ *
+ * Monotonicity: with labels L_t assigned from centres c_t, the inertia
+ * J(L_t, c_t) never increases: the mean update lowers J for fixed labels,
+ * moving the farthest point into an empty cluster (centre = that point)
+ * lowers it further, and the next assignment lowers it again. */
+#include <math.h>
+#include <string.h>
+
+#include "obs_internal.h"
+
+void dcx_kmeans_params_default(dcx_kmeans_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->k = 1;
+    p->restarts = 3;
+    p->max_iter = 100;
+}
+
+void dcx_kmeans_free(dcx_kmeans_result *r)
+{
+    if (!r) return;
+    free(r->labels);
+    free(r->centres);
+    free(r->sizes);
+    free(r);
+}
+
+static double dist2(const double *a, const double *b, int64_t d)
+{
+    double s = 0;
+    for (int64_t j = 0; j < d; j++) {
+        double t = a[j] - b[j];
+        s += t * t;
+    }
+    return s;
+}
+
+typedef struct km_ws {
+    const double *x;
+    int64_t n, d, k, block;
+    double *xsq;  /* (n) ‖x_i‖² */
+    double *csq;  /* (k) ‖c‖² */
+    double *prod; /* (block, max(k, trials)) */
+    double *gx;   /* (block, d) gathered rows */
+    double *gsq;  /* (block) their norms */
+} km_ws;
+
+/* Squared distances of the m rows xb (m, d), norms xsqb, to the q rows of c
+ * (q, d), into ws->prod (m, q), clamped at 0. */
+static dcx_status block_dist(km_ws *ws, const double *xb, const double *xsqb, int64_t m, const double *c,
+                             const double *csq, int64_t q)
+{
+    dcx_status st = dcx__dgemm(0, 1, m, q, ws->d, -2.0, xb, ws->d, c, ws->d, 0.0, ws->prod, q);
+    if (st != DCX_OK) return st;
+    for (int64_t i = 0; i < m; i++) {
+        double *row = ws->prod + i * q;
+        for (int64_t j = 0; j < q; j++) {
+            double v = row[j] + xsqb[i] + csq[j];
+            row[j] = v > 0 ? v : 0;
+        }
+    }
+    return DCX_OK;
+}
+
+static void row_norms(const double *a, int64_t m, int64_t d, double *out)
+{
+    for (int64_t i = 0; i < m; i++) {
+        double s = 0;
+        for (int64_t j = 0; j < d; j++) s += a[i * d + j] * a[i * d + j];
+        out[i] = s;
+    }
+}
+
+/* Assign the points idx[0..m) (all n points when idx is NULL) to their
+ * nearest centre (ties: lowest index), with the distances through BLAS in
+ * blocks. Sets u = distance to the nearest centre, l = distance to the second
+ * nearest (Hamerly's bounds), moves changed points between the running sums
+ * and sizes, and adds the number of changed labels to *changed. */
+static dcx_status assign_points(km_ws *ws, const double *c, const int64_t *idx, int64_t m, int64_t *labels,
+                                double *u, double *l, double *sums, int64_t *sizes, int64_t *changed)
+{
+    dcx_status st = DCX_OK;
+    const int64_t d = ws->d, k = ws->k;
+    for (int64_t i0 = 0; i0 < m; i0 += ws->block) {
+        int64_t b = m - i0 < ws->block ? m - i0 : ws->block;
+        const double *xb = ws->x + i0 * d, *xsqb = ws->xsq + i0;
+        if (idx) {
+            for (int64_t i = 0; i < b; i++) {
+                memcpy(ws->gx + i * d, ws->x + idx[i0 + i] * d, (size_t)d * sizeof *ws->gx);
+                ws->gsq[i] = ws->xsq[idx[i0 + i]];
+            }
+            xb = ws->gx;
+            xsqb = ws->gsq;
+        }
+        DCX_TRY(block_dist(ws, xb, xsqb, b, c, ws->csq, k));
+        for (int64_t i = 0; i < b; i++) {
+            const double *row = ws->prod + i * k;
+            int64_t best = 0;
+            double d1 = row[0], d2 = INFINITY;
+            for (int64_t j = 1; j < k; j++) {
+                if (row[j] < d1) {
+                    d2 = d1;
+                    d1 = row[j];
+                    best = j;
+                } else if (row[j] < d2) {
+                    d2 = row[j];
+                }
+            }
+            int64_t pt = idx ? idx[i0 + i] : i0 + i;
+            u[pt] = sqrt(d1);
+            l[pt] = sqrt(d2);
+            int64_t old = labels[pt];
+            if (old != best) {
+                const double *xi = ws->x + pt * d;
+                if (old >= 0) {
+                    double *so = sums + old * d;
+                    for (int64_t j = 0; j < d; j++) so[j] -= xi[j];
+                    sizes[old]--;
+                }
+                double *sn = sums + best * d;
+                for (int64_t j = 0; j < d; j++) sn[j] += xi[j];
+                sizes[best]++;
+                labels[pt] = best;
+                (*changed)++;
+            }
+        }
+    }
+fail:
+    return st;
+}
+
+static double inertia_of(const km_ws *ws, const int64_t *labels, const double *c)
+{
+    double s = 0;
+    for (int64_t i = 0; i < ws->n; i++) s += dist2(ws->x + i * ws->d, c + labels[i] * ws->d, ws->d);
+    return s;
+}
+
+/* Centres = means of their clusters; an empty cluster gets the point farthest
+ * from its centre among clusters of size > 1, until none is empty. */
+static void update_centres(const km_ws *ws, int64_t *labels, double *c, int64_t *sizes, double *far)
+{
+    const int64_t n = ws->n, d = ws->d, k = ws->k;
+    for (;;) {
+        memset(c, 0, (size_t)(k * d) * sizeof *c);
+        memset(sizes, 0, (size_t)k * sizeof *sizes);
+        for (int64_t i = 0; i < n; i++) {
+            const double *xi = ws->x + i * d;
+            double *ci = c + labels[i] * d;
+            for (int64_t j = 0; j < d; j++) ci[j] += xi[j];
+            sizes[labels[i]]++;
+        }
+        int64_t empty = -1;
+        for (int64_t q = 0; q < k; q++) {
+            if (sizes[q] > 0) {
+                double inv = 1.0 / (double)sizes[q];
+                for (int64_t j = 0; j < d; j++) c[q * d + j] *= inv;
+            } else if (empty < 0) {
+                empty = q;
+            }
+        }
+        if (empty < 0) return;
+        /* n >= k guarantees a cluster of size > 1 while one is empty. */
+        int64_t pick = -1;
+        double best = -1;
+        for (int64_t i = 0; i < n; i++) {
+            if (sizes[labels[i]] < 2) continue;
+            far[i] = dist2(ws->x + i * d, c + labels[i] * d, d);
+            if (far[i] > best) {
+                best = far[i];
+                pick = i;
+            }
+        }
+        labels[pick] = empty;
+    }
+}
+
+/* Greedy k-means++: first centre uniform; each next one the best (lowest
+ * potential) of `trials` candidates drawn with probability ∝ D². */
+static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *closest, double *cand,
+                                double *candsq)
+{
+    dcx_status st = DCX_OK;
+    const int64_t n = ws->n, d = ws->d, k = ws->k;
+    const int64_t trials = 2 + (int64_t)floor(log((double)k));
+    int64_t first = (int64_t)dcx_rng_below(rng, (uint64_t)n);
+    memcpy(c, ws->x + first * d, (size_t)d * sizeof *c);
+    double pot = 0;
+    for (int64_t i = 0; i < n; i++) pot += closest[i] = dist2(ws->x + i * d, c, d);
+    for (int64_t q = 1; q < k; q++) {
+        for (int64_t t = 0; t < trials; t++) {
+            int64_t pick;
+            if (pot > 0) {
+                double u = dcx_rng_uniform(rng) * pot, acc = 0;
+                pick = -1;
+                for (int64_t i = 0; i < n; i++) {
+                    if (closest[i] <= 0) continue;
+                    acc += closest[i];
+                    pick = i;
+                    if (acc > u) break;
+                }
+            } else {
+                pick = (int64_t)dcx_rng_below(rng, (uint64_t)n);
+            }
+            memcpy(cand + t * d, ws->x + pick * d, (size_t)d * sizeof *cand);
+        }
+        row_norms(cand, trials, d, candsq);
+        /* potential with each candidate added; distances in blocks */
+        double tpot[64];
+        for (int64_t t = 0; t < trials; t++) tpot[t] = 0;
+        for (int64_t i0 = 0; i0 < n; i0 += ws->block) {
+            int64_t m = n - i0 < ws->block ? n - i0 : ws->block;
+            DCX_TRY(block_dist(ws, ws->x + i0 * d, ws->xsq + i0, m, cand, candsq, trials));
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t t = 0; t < trials; t++) {
+                    double v = ws->prod[i * trials + t];
+                    tpot[t] += v < closest[i0 + i] ? v : closest[i0 + i];
+                }
+        }
+        int64_t bt = 0;
+        for (int64_t t = 1; t < trials; t++)
+            if (tpot[t] < tpot[bt]) bt = t;
+        memcpy(c + q * d, cand + bt * d, (size_t)d * sizeof *c);
+        pot = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double v = dist2(ws->x + i * d, c + q * d, d);
+            if (v < closest[i]) closest[i] = v;
+            pot += closest[i];
+        }
+    }
+fail:
+    return st;
+}
+
+dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmeans_params *p,
+                           dcx_kmeans_result **out)
+{
+    dcx_status st = DCX_OK;
+    dcx_kmeans_result *res = NULL;
+    km_ws ws = {0};
+    int64_t *lab = NULL, *sz = NULL;
+    double *cen = NULL, *far = NULL, *cand = NULL, *candsq = NULL;
+    double *u = NULL, *l = NULL, *sums = NULL, *half = NULL, *move = NULL;
+    int64_t *fail_idx = NULL;
+    *out = NULL;
+    const int64_t k = p->k;
+    if (k < 1 || k > n)
+        DCX_FAIL(DCX_ERR_ARG, "k-means: k = %lld must be between 1 and the number of samples %lld",
+                 (long long)k, (long long)n);
+    if (p->restarts < 1) DCX_FAIL(DCX_ERR_ARG, "k-means: restarts must be >= 1 (got %d)", p->restarts);
+    if (p->max_iter < 1) DCX_FAIL(DCX_ERR_ARG, "k-means: max_iter must be >= 1 (got %d)", p->max_iter);
+    if (d < 1) DCX_FAIL(DCX_ERR_ARG, "k-means: data has no columns");
+    const int64_t trials = 2 + (int64_t)floor(log((double)k));
+    const int64_t width = k > trials ? k : trials;
+    ws.x = x;
+    ws.n = n;
+    ws.d = d;
+    ws.k = k;
+    ws.block = 65536 / width;
+    if (ws.block < 64) ws.block = 64;
+    if (ws.block > n) ws.block = n;
+    DCX_ALLOC(ws.xsq, n);
+    DCX_ALLOC(ws.csq, k);
+    DCX_ALLOC(ws.prod, ws.block * width);
+    DCX_ALLOC(res, 1);
+    DCX_ALLOC(res->labels, n);
+    DCX_ALLOC(res->centres, k * d);
+    DCX_ALLOC(res->sizes, k);
+    DCX_ALLOC(lab, n);
+    DCX_ALLOC(sz, k);
+    DCX_ALLOC(cen, k * d);
+    DCX_ALLOC(far, n);
+    DCX_ALLOC(cand, trials * d);
+    DCX_ALLOC(candsq, trials);
+    DCX_ALLOC(u, n);
+    DCX_ALLOC(l, n);
+    DCX_ALLOC(sums, k * d);
+    DCX_ALLOC(half, k);
+    DCX_ALLOC(move, k);
+    DCX_ALLOC(fail_idx, n);
+    DCX_ALLOC(ws.gx, ws.block * d);
+    DCX_ALLOC(ws.gsq, ws.block);
+    row_norms(x, n, d, ws.xsq);
+    res->n = n;
+    res->d = d;
+    res->k = k;
+    res->inertia = INFINITY;
+    for (int q = 0; q < p->restarts; q++) {
+        dcx_rng rng;
+        dcx_rng_seed_stream(&rng, p->seed, (uint64_t)q);
+        DCX_TRY(seed_plusplus(&ws, &rng, cen, far, cand, candsq));
+        for (int64_t i = 0; i < n; i++) lab[i] = -1;
+        memset(sums, 0, (size_t)(k * d) * sizeof *sums);
+        memset(sz, 0, (size_t)k * sizeof *sz);
+        int it, conv = 0, tighten = 1;
+        for (it = 0; it < p->max_iter; it++) {
+            int64_t changed = 0;
+            row_norms(cen, k, d, ws.csq);
+            if (it == 0) {
+                DCX_TRY(assign_points(&ws, cen, NULL, n, lab, u, l, sums, sz, &changed));
+            } else {
+                /* Hamerly: a point whose upper bound u stays below both half
+                 * the distance from its centre to the nearest other centre
+                 * and the lower bound l on the second-nearest cannot move. */
+                for (int64_t a = 0; a < k; a++) half[a] = INFINITY;
+                for (int64_t a = 0; a < k; a++)
+                    for (int64_t b = a + 1; b < k; b++) {
+                        double h = 0.5 * sqrt(dist2(cen + a * d, cen + b * d, d));
+                        if (h < half[a]) half[a] = h;
+                        if (h < half[b]) half[b] = h;
+                    }
+                /* Tightening u to the exact distance rescues many points in
+                 * low dimension and few in high dimension, where it only
+                 * costs a pass over the data: it is kept while it rescues at
+                 * least a quarter of the candidates (retried every 8th
+                 * iteration). Either way the assignments are Lloyd's. */
+                int do_tight = tighten || it % 8 == 0;
+                int64_t nf = 0, n1 = 0, rescued = 0;
+                for (int64_t i = 0; i < n; i++) {
+                    double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
+                    if (u[i] <= m) continue;
+                    n1++;
+                    if (do_tight) {
+                        u[i] = sqrt(dist2(x + i * d, cen + lab[i] * d, d));
+                        if (u[i] <= m) {
+                            rescued++;
+                            continue;
+                        }
+                    }
+                    fail_idx[nf++] = i;
+                }
+                if (do_tight) tighten = 4 * rescued >= n1;
+                /* most points unresolved: one contiguous pass beats gathering */
+                if (2 * nf > n) DCX_TRY(assign_points(&ws, cen, NULL, n, lab, u, l, sums, sz, &changed));
+                else DCX_TRY(assign_points(&ws, cen, fail_idx, nf, lab, u, l, sums, sz, &changed));
+            }
+            if (p->trace) p->trace(p->trace_ctx, q, it, inertia_of(&ws, lab, cen));
+            if (it > 0 && changed == 0) {
+                conv = 1;
+                break;
+            }
+            /* update the centres from the running sums; move the bounds */
+            int empty = 0;
+            for (int64_t a = 0; a < k; a++) empty |= sz[a] == 0;
+            if (empty) {
+                update_centres(&ws, lab, cen, sz, far);
+                memset(sums, 0, (size_t)(k * d) * sizeof *sums);
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t j = 0; j < d; j++) sums[lab[i] * d + j] += x[i * d + j];
+                for (int64_t i = 0; i < n; i++) {
+                    u[i] = INFINITY;
+                    l[i] = 0;
+                }
+            } else {
+                double m1 = 0, m2 = 0;
+                int64_t am = -1;
+                for (int64_t a = 0; a < k; a++) {
+                    double inv = 1.0 / (double)sz[a], mv = 0;
+                    for (int64_t j = 0; j < d; j++) {
+                        double c = sums[a * d + j] * inv, t = c - cen[a * d + j];
+                        mv += t * t;
+                        cen[a * d + j] = c;
+                    }
+                    move[a] = mv = sqrt(mv);
+                    if (mv > m1) {
+                        m2 = m1;
+                        m1 = mv;
+                        am = a;
+                    } else if (mv > m2) {
+                        m2 = mv;
+                    }
+                }
+                for (int64_t i = 0; i < n; i++) {
+                    u[i] += move[lab[i]];
+                    l[i] -= lab[i] == am ? m2 : m1;
+                }
+            }
+        }
+        int iters = conv ? it + 1 : it;
+        /* final centres: exact means of the final labels (no running-sum drift) */
+        update_centres(&ws, lab, cen, sz, far);
+        double j = inertia_of(&ws, lab, cen);
+        if (!isfinite(j)) DCX_FAIL(DCX_ERR_NUMERIC, "k-means: non-finite inertia (overflow in the data?)");
+        if (j < res->inertia) {
+            res->inertia = j;
+            memcpy(res->labels, lab, (size_t)n * sizeof *lab);
+            memcpy(res->centres, cen, (size_t)(k * d) * sizeof *cen);
+            memcpy(res->sizes, sz, (size_t)k * sizeof *sz);
+            res->iterations = iters;
+            res->converged = conv;
+            res->best_restart = q;
+        }
+    }
+    *out = res;
+    res = NULL;
+fail:
+    free(ws.xsq);
+    free(ws.csq);
+    free(ws.prod);
+    free(lab);
+    free(sz);
+    free(cen);
+    free(far);
+    free(cand);
+    free(candsq);
+    free(u);
+    free(l);
+    free(sums);
+    free(half);
+    free(move);
+    free(fail_idx);
+    free(ws.gx);
+    free(ws.gsq);
+    dcx_kmeans_free(res);
+    return st;
+}
+
+dcx_status dcx__matrix_to_f64(const dcx_matrix *m, const char *what, double **out)
+{
+    dcx_status st = DCX_OK;
+    double *a = NULL;
+    *out = NULL;
+    int64_t cnt;
+    if (!dcx__mul_ok(m->rows, m->cols, &cnt)) DCX_FAIL(DCX_ERR_ARG, "%s: matrix too large", what);
+    DCX_ALLOC(a, cnt > 0 ? cnt : 1);
+    for (int64_t i = 0; i < m->rows; i++) {
+        double *dst = a + i * m->cols;
+        dcx_matrix_row_f64(m, i, dst);
+        for (int64_t j = 0; j < m->cols; j++)
+            if (!isfinite(dst[j]))
+                DCX_FAIL(DCX_ERR_NUMERIC, "%s: %s value at row %lld, column %lld", what,
+                         isnan(dst[j]) ? "NaN" : "Inf", (long long)i, (long long)j);
+    }
+    *out = a;
+    return DCX_OK;
+fail:
+    free(a);
+    return st;
+}
+
+dcx_status dcx_kmeans(const dcx_matrix *x, const dcx_kmeans_params *p, dcx_kmeans_result **out)
+{
+    dcx_status st = DCX_OK;
+    double *a = NULL;
+    *out = NULL;
+    if (!x || !p) DCX_FAIL(DCX_ERR_ARG, "k-means: NULL argument");
+    DCX_TRY(dcx__matrix_to_f64(x, "k-means input", &a));
+    DCX_TRY(dcx__kmeans_f64(a, x->rows, x->cols, p, out));
+fail:
+    free(a);
+    return st;
+}

@@ -1,0 +1,247 @@
+/* test_complexity.c — complexity of a computation (SPEC §2): known answers
+ * (linear map, |x1| + 2|x2|), η(1) against an independent numpy computation,
+ * reproducibility, thread independence, and input errors. */
+#include "testutil.h"
+
+static dcx_matrix *mat(int64_t n, int64_t d)
+{
+    dcx_matrix *m = NULL;
+    if (dcx_matrix_create(n, d, DCX_F64, &m) != DCX_OK) return NULL;
+    return m;
+}
+
+static void test_linear_map_is_zero(void **state)
+{
+    (void)state;
+    int64_t n = 3000, dx = 5, dy = 3;
+    dcx_matrix *x = mat(n, dx), *y = mat(n, dy);
+    dcx_rng r;
+    dcx_rng_seed(&r, 1);
+    double w[5][3];
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 3; j++) w[i][j] = dcx_rng_normal(&r);
+    for (int64_t i = 0; i < n; i++) {
+        double xi[5];
+        for (int j = 0; j < 5; j++) dcx_matrix_set(x, i, j, xi[j] = dcx_rng_normal(&r) * (1 + j));
+        for (int k = 0; k < 3; k++) {
+            double s = 0.5 * k;
+            for (int j = 0; j < 5; j++) s += xi[j] * w[j][k];
+            dcx_matrix_set(y, i, k, s);
+        }
+    }
+    dcx_complexity_params p;
+    dcx_complexity_params_default(&p);
+    dcx_complexity_result *res;
+    ASSERT_OK(dcx_complexity(x, y, &p, &res));
+    assert_int_equal(res->r, 5);
+    assert_int_equal(res->kmax_rule, 3000 / 24);
+    assert_int_equal(res->n_ladder, 7); /* 1 .. 64 */
+    for (int i = 0; i < res->n_ladder; i++) {
+        print_message("K = %3lld  eta = %.3g  H = %.4f\n", (long long)res->ladder[i].k, res->ladder[i].eta,
+                      res->ladder[i].entropy);
+        assert_true(res->ladder[i].eta < 1e-9);
+    }
+    for (int e = 0; e < 3; e++) {
+        assert_true(res->levels[e].reached);
+        assert_int_equal(res->levels[e].k, 1);
+        assert_true(res->levels[e].value == 0.0);
+    }
+    assert_false(res->gamma_ok); /* no rung with eta > 1e-9 */
+    dcx_complexity_free(res);
+    dcx_matrix_free(x);
+    dcx_matrix_free(y);
+}
+
+static void test_abs_map_four_pieces(void **state)
+{
+    (void)state;
+    int64_t n = 4000;
+    dcx_matrix *x = mat(n, 2), *y = mat(n, 1);
+    dcx_rng r;
+    dcx_rng_seed(&r, 2);
+    for (int64_t i = 0; i < n; i++) {
+        double a = 2 * dcx_rng_uniform(&r) - 1, b = 2 * dcx_rng_uniform(&r) - 1;
+        dcx_matrix_set(x, i, 0, a);
+        dcx_matrix_set(x, i, 1, b);
+        dcx_matrix_set(y, i, 0, fabs(a) + 2 * fabs(b));
+    }
+    dcx_complexity_params p;
+    dcx_complexity_params_default(&p);
+    p.seed = 7;
+    dcx_complexity_result *res;
+    ASSERT_OK(dcx_complexity(x, y, &p, &res));
+    for (int i = 0; i < res->n_ladder; i++)
+        print_message("K = %3lld  eta = %.3g  H = %.4f\n", (long long)res->ladder[i].k, res->ladder[i].eta,
+                      res->ladder[i].entropy);
+    assert_int_equal(res->ladder[2].k, 4);
+    assert_true(res->ladder[2].eta < 1e-3);
+    assert_true(res->ladder[1].eta > 0.1); /* two pieces cannot fit two kinks */
+    assert_true(res->ladder[0].eta > 0.5);
+    /* eps = 0.01 is first reached at K = 4 with four equal cells */
+    assert_true(res->levels[2].reached);
+    assert_int_equal(res->levels[2].k, 4);
+    ASSERT_NEAR(res->levels[2].value, log(4.0), 0.01);
+    ASSERT_NEAR(res->eta1, res->ladder[0].eta, 0);
+    dcx_complexity_free(res);
+    dcx_matrix_free(x);
+    dcx_matrix_free(y);
+}
+
+static dcx_matrix *load(const char *name)
+{
+    dcx_matrix *m = NULL;
+    dcx_status st = dcx_read_matrix(fixture(name), NULL, DCX_F64, &m);
+    if (st != DCX_OK) fail_msg("%s: %s", name, dcx_last_error());
+    return m;
+}
+
+static void test_relu_layer_against_numpy(void **state)
+{
+    (void)state;
+    dcx_matrix *x = load("cx_relu_x.npy"), *y = load("cx_relu_y.npy"), *f = load("cx_relu_folds.npy"),
+               *e = load("cx_relu_eta1.npy");
+    unsigned char folds[1200];
+    assert_int_equal(f->rows, 1200);
+    for (int i = 0; i < 1200; i++) folds[i] = (unsigned char)dcx_matrix_get(f, i, 0);
+    dcx_complexity_params p;
+    dcx_complexity_params_default(&p);
+    p.folds = folds;
+    dcx_complexity_result *res;
+    ASSERT_OK(dcx_complexity(x, y, &p, &res));
+    assert_int_equal(res->r, 8);
+    assert_memory_equal(res->folds, folds, 1200);
+    double ref = dcx_matrix_get(e, 0, 0);
+    print_message("eta(1) = %.15g, numpy %.15g, |diff| %.3g (tolerance 1e-6)\n", res->eta1, ref,
+                  fabs(res->eta1 - ref));
+    ASSERT_NEAR(res->eta1, ref, 1e-6);
+    /* ladder to K = 32 (1200 / (4·9) = 33); the error falls with the scale */
+    assert_int_equal(res->ladder[res->n_ladder - 1].k, 32);
+    for (int i = 0; i < res->n_ladder; i++)
+        print_message("K = %3lld  eta = %.4f  H = %.4f\n", (long long)res->ladder[i].k, res->ladder[i].eta,
+                      res->ladder[i].entropy);
+    assert_true(res->ladder[res->n_ladder - 1].eta < 0.7 * res->ladder[0].eta);
+    assert_true(res->ladder[1].eta < res->ladder[0].eta);
+    dcx_complexity_free(res);
+    dcx_matrix_free(x);
+    dcx_matrix_free(y);
+    dcx_matrix_free(f);
+    dcx_matrix_free(e);
+}
+
+static int progress_calls;
+static void progress(void *ctx, const char *stage, int64_t done, int64_t total)
+{
+    (void)ctx;
+    (void)stage;
+    assert_true(done >= 0 && done <= total);
+    progress_calls++;
+}
+
+static void test_reproducible_and_thread_independent(void **state)
+{
+    (void)state;
+    dcx_matrix *x = load("cx_relu_x.npy"), *y = load("cx_relu_y.npy");
+    dcx_complexity_params p;
+    dcx_complexity_params_default(&p);
+    p.seed = 42;
+    p.progress = progress;
+    progress_calls = 0;
+    dcx_complexity_result *a, *b, *c;
+    int saved = dcx_get_threads();
+    dcx_set_threads(2);
+    ASSERT_OK(dcx_complexity(x, y, &p, &a));
+    assert_int_equal(progress_calls, a->n_ladder + 1);
+    ASSERT_OK(dcx_complexity(x, y, &p, &b));
+    dcx_set_threads(1);
+    ASSERT_OK(dcx_complexity(x, y, &p, &c));
+    dcx_set_threads(saved);
+    assert_int_equal(a->n_ladder, b->n_ladder);
+    assert_memory_equal(a->folds, b->folds, 1200);
+    double worst = 0;
+    for (int i = 0; i < a->n_ladder; i++) {
+        assert_true(a->ladder[i].eta == b->ladder[i].eta);
+        assert_true(a->ladder[i].entropy == b->ladder[i].entropy);
+        worst = fmax(worst, fabs(a->ladder[i].eta - c->ladder[i].eta));
+        worst = fmax(worst, fabs(a->ladder[i].entropy - c->ladder[i].entropy));
+    }
+    print_message("threads 2 vs 1: largest difference %.3g (tolerance 1e-12)\n", worst);
+    assert_true(worst <= 1e-12);
+    /* another seed: another split, same kind of answer */
+    p.seed = 43;
+    dcx_complexity_result *d;
+    ASSERT_OK(dcx_complexity(x, y, &p, &d));
+    assert_memory_not_equal(a->folds, d->folds, 1200);
+    ASSERT_NEAR(d->eta1, a->eta1, 0.05);
+    dcx_complexity_free(a);
+    dcx_complexity_free(b);
+    dcx_complexity_free(c);
+    dcx_complexity_free(d);
+    dcx_matrix_free(x);
+    dcx_matrix_free(y);
+}
+
+static void test_bad_inputs(void **state)
+{
+    (void)state;
+    dcx_complexity_params p;
+    dcx_complexity_params_default(&p);
+    dcx_complexity_result *res = NULL;
+    dcx_matrix *x = mat(100, 3), *y = mat(99, 2), *y2 = mat(100, 2), *yc = mat(100, 2);
+    dcx_rng r;
+    dcx_rng_seed(&r, 3);
+    for (int i = 0; i < 100; i++) {
+        for (int j = 0; j < 3; j++) dcx_matrix_set(x, i, j, dcx_rng_normal(&r));
+        for (int j = 0; j < 2; j++) {
+            dcx_matrix_set(y2, i, j, dcx_rng_normal(&r));
+            dcx_matrix_set(yc, i, j, 1.5);
+        }
+    }
+    assert_int_equal(dcx_complexity(x, y, &p, &res), DCX_ERR_ARG);
+    assert_non_null(strstr(dcx_last_error(), "rows"));
+    assert_int_equal(dcx_complexity(x, yc, &p, &res), DCX_ERR_DEGENERATE);
+    assert_non_null(strstr(dcx_last_error(), "zero variance"));
+    /* r = 3: K = 2 needs 2·4·(3+1) = 32 samples; give 31 */
+    dcx_matrix *xs, *ys;
+    ASSERT_OK(dcx_matrix_view(x->data, 31, 3, 3, DCX_F64, &xs));
+    ASSERT_OK(dcx_matrix_view(y2->data, 31, 2, 2, DCX_F64, &ys));
+    assert_int_equal(dcx_complexity(xs, ys, &p, &res), DCX_ERR_DEGENERATE);
+    assert_non_null(strstr(dcx_last_error(), "at least 32"));
+    dcx_matrix_free(xs);
+    dcx_matrix_free(ys);
+    ASSERT_OK(dcx_matrix_view(x->data, 32, 3, 3, DCX_F64, &xs));
+    ASSERT_OK(dcx_matrix_view(y2->data, 32, 2, 2, DCX_F64, &ys));
+    ASSERT_OK(dcx_complexity(xs, ys, &p, &res));
+    assert_int_equal(res->n_ladder, 2);
+    dcx_complexity_free(res);
+    res = NULL;
+    dcx_matrix_free(xs);
+    dcx_matrix_free(ys);
+    p.eps[1] = 0;
+    assert_int_equal(dcx_complexity(x, y2, &p, &res), DCX_ERR_ARG);
+    p.eps[1] = 1.5;
+    assert_int_equal(dcx_complexity(x, y2, &p, &res), DCX_ERR_ARG);
+    p.eps[1] = 1.0;
+    p.kmax = 0;
+    assert_int_equal(dcx_complexity(x, y2, &p, &res), DCX_ERR_ARG);
+    p.kmax = 256;
+    dcx_matrix_set(x, 7, 1, NAN);
+    assert_int_equal(dcx_complexity(x, y2, &p, &res), DCX_ERR_NUMERIC);
+    assert_null(res);
+    dcx_complexity_free(NULL);
+    dcx_matrix_free(x);
+    dcx_matrix_free(y);
+    dcx_matrix_free(y2);
+    dcx_matrix_free(yc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear_map_is_zero),
+        cmocka_unit_test(test_abs_map_four_pieces),
+        cmocka_unit_test(test_relu_layer_against_numpy),
+        cmocka_unit_test(test_reproducible_and_thread_independent),
+        cmocka_unit_test(test_bad_inputs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,245 @@
+/* test_kmeans.c — k-means: blob recovery, monotone inertia, restarts,
+ * empty-cluster repair, centres = means, argument errors. */
+#include "testutil.h"
+
+/* n points in `k` Gaussian blobs (sigma 1) whose centres are 20 apart on the
+ * axes of R^d; truth[i] = blob of point i. */
+static dcx_matrix *blobs(int64_t n, int64_t d, int64_t k, uint64_t seed, int64_t *truth)
+{
+    dcx_matrix *m;
+    dcx_rng r;
+    dcx_rng_seed(&r, seed);
+    if (dcx_matrix_create(n, d, DCX_F64, &m) != DCX_OK) return NULL;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t b = (int64_t)dcx_rng_below(&r, (uint64_t)k);
+        truth[i] = b;
+        for (int64_t j = 0; j < d; j++)
+            dcx_matrix_set(m, i, j, dcx_rng_normal(&r) + (j == b % d ? 20.0 * (1 + b / d) : 0.0));
+    }
+    return m;
+}
+
+/* 1 when labels equal truth up to a relabelling (a bijection). */
+static int same_partition(const int64_t *a, const int64_t *b, int64_t n, int64_t k)
+{
+    int64_t map[64], inv[64];
+    for (int64_t q = 0; q < k; q++) map[q] = inv[q] = -1;
+    for (int64_t i = 0; i < n; i++) {
+        if (map[a[i]] < 0 && inv[b[i]] < 0) {
+            map[a[i]] = b[i];
+            inv[b[i]] = a[i];
+        }
+        if (map[a[i]] != b[i] || inv[b[i]] != a[i]) return 0;
+    }
+    return 1;
+}
+
+static void test_blobs_recovered(void **state)
+{
+    (void)state;
+    for (int64_t k = 2; k <= 8; k += 3) {
+        int64_t n = 600, d = 5, truth[600];
+        dcx_matrix *x = blobs(n, d, k, 11 + (uint64_t)k, truth);
+        assert_non_null(x);
+        dcx_kmeans_params p;
+        dcx_kmeans_params_default(&p);
+        p.k = k;
+        p.seed = 3;
+        dcx_kmeans_result *res;
+        ASSERT_OK(dcx_kmeans(x, &p, &res));
+        assert_true(same_partition(res->labels, truth, n, k));
+        assert_true(res->converged);
+        /* inertia ≈ n·d·σ² for recovered blobs */
+        ASSERT_NEAR(res->inertia / (double)(n * d), 1.0, 0.15);
+        dcx_kmeans_free(res);
+        dcx_matrix_free(x);
+    }
+}
+
+typedef struct trace_log {
+    double j[3][128];
+    int len[3];
+} trace_log;
+
+static void tracer(void *ctx, int restart, int iter, double inertia)
+{
+    trace_log *t = ctx;
+    if (restart < 3 && iter < 128) {
+        t->j[restart][iter] = inertia;
+        if (iter + 1 > t->len[restart]) t->len[restart] = iter + 1;
+    }
+}
+
+static dcx_matrix *uniform(int64_t n, int64_t d, uint64_t seed)
+{
+    dcx_matrix *m;
+    dcx_rng r;
+    dcx_rng_seed(&r, seed);
+    if (dcx_matrix_create(n, d, DCX_F64, &m) != DCX_OK) return NULL;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++) dcx_matrix_set(m, i, j, dcx_rng_uniform(&r));
+    return m;
+}
+
+static void test_inertia_never_increases(void **state)
+{
+    (void)state;
+    dcx_matrix *x = uniform(3000, 3, 5);
+    trace_log t = {0};
+    dcx_kmeans_params p;
+    dcx_kmeans_params_default(&p);
+    p.k = 20;
+    p.seed = 9;
+    p.trace = tracer;
+    p.trace_ctx = &t;
+    dcx_kmeans_result *res;
+    ASSERT_OK(dcx_kmeans(x, &p, &res));
+    int longest = 0;
+    for (int q = 0; q < 3; q++) {
+        assert_true(t.len[q] >= 2);
+        if (t.len[q] > longest) longest = t.len[q];
+        for (int i = 1; i < t.len[q]; i++)
+            if (!(t.j[q][i] <= t.j[q][i - 1] * (1 + 1e-12)))
+                fail_msg("restart %d: inertia rose from %.17g to %.17g at iteration %d", q, t.j[q][i - 1],
+                         t.j[q][i], i);
+        /* strictly better at the end than after the seeding on this data */
+        assert_true(t.j[q][t.len[q] - 1] < t.j[q][0]);
+    }
+    print_message("longest restart: %d iterations\n", longest);
+    /* the winner's inertia is the smallest final trace value */
+    double best = INFINITY;
+    for (int q = 0; q < 3; q++)
+        if (t.j[q][t.len[q] - 1] < best) best = t.j[q][t.len[q] - 1];
+    ASSERT_NEAR(res->inertia, best, 1e-9 * best);
+    assert_int_equal(res->iterations, t.len[res->best_restart]);
+    dcx_kmeans_free(res);
+    dcx_matrix_free(x);
+}
+
+static void test_centres_are_means(void **state)
+{
+    (void)state;
+    int64_t n = 1500, d = 4, k = 12;
+    dcx_matrix *x = uniform(n, d, 77);
+    dcx_kmeans_params p;
+    dcx_kmeans_params_default(&p);
+    p.k = k;
+    p.seed = 1;
+    dcx_kmeans_result *res;
+    ASSERT_OK(dcx_kmeans(x, &p, &res));
+    double mean[12][4] = {{0}}, direct = 0;
+    int64_t cnt[12] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        cnt[res->labels[i]]++;
+        for (int64_t j = 0; j < d; j++) mean[res->labels[i]][j] += dcx_matrix_get(x, i, j);
+    }
+    for (int64_t q = 0; q < k; q++) {
+        assert_int_equal(cnt[q], res->sizes[q]);
+        for (int64_t j = 0; j < d; j++) ASSERT_NEAR(res->centres[q * d + j], mean[q][j] / cnt[q], 1e-12);
+    }
+    /* every point is at its nearest centre (a converged Lloyd fixed point) */
+    for (int64_t i = 0; i < n; i++) {
+        double bestd = INFINITY, own = 0;
+        for (int64_t q = 0; q < k; q++) {
+            double s = 0;
+            for (int64_t j = 0; j < d; j++) {
+                double t = dcx_matrix_get(x, i, j) - res->centres[q * d + j];
+                s += t * t;
+            }
+            if (s < bestd) bestd = s;
+            if (q == res->labels[i]) own = s;
+        }
+        direct += own;
+        if (res->converged) ASSERT_NEAR(own, bestd, 1e-12);
+    }
+    ASSERT_NEAR(res->inertia, direct, 1e-9 * direct);
+    dcx_kmeans_free(res);
+    dcx_matrix_free(x);
+}
+
+static void test_restarts_and_seeds(void **state)
+{
+    (void)state;
+    dcx_matrix *x = uniform(800, 2, 3);
+    dcx_kmeans_params p;
+    dcx_kmeans_params_default(&p);
+    p.k = 7;
+    p.seed = 5;
+    dcx_kmeans_result *a, *b, *one;
+    ASSERT_OK(dcx_kmeans(x, &p, &a));
+    ASSERT_OK(dcx_kmeans(x, &p, &b));
+    assert_memory_equal(a->labels, b->labels, 800 * sizeof(int64_t));
+    assert_true(a->inertia == b->inertia);
+    /* restart 0 of a 3-restart run is the 1-restart run (own stream per restart) */
+    p.restarts = 1;
+    ASSERT_OK(dcx_kmeans(x, &p, &one));
+    assert_true(a->inertia <= one->inertia);
+    if (a->best_restart == 0) assert_memory_equal(a->labels, one->labels, 800 * sizeof(int64_t));
+    dcx_kmeans_free(a);
+    dcx_kmeans_free(b);
+    dcx_kmeans_free(one);
+    dcx_matrix_free(x);
+}
+
+static void test_empty_cluster_repair(void **state)
+{
+    (void)state;
+    /* 30 points on 3 distinct locations, k = 6: seeding must pick duplicate
+     * centres, and the repair must still leave no cluster empty. */
+    dcx_matrix *x;
+    ASSERT_OK(dcx_matrix_create(30, 2, DCX_F64, &x));
+    for (int i = 0; i < 30; i++) {
+        dcx_matrix_set(x, i, 0, (double)(i % 3));
+        dcx_matrix_set(x, i, 1, (double)(i % 3) * 2.0);
+    }
+    dcx_kmeans_params p;
+    dcx_kmeans_params_default(&p);
+    p.k = 6;
+    dcx_kmeans_result *res;
+    ASSERT_OK(dcx_kmeans(x, &p, &res));
+    int64_t tot = 0;
+    for (int q = 0; q < 6; q++) {
+        assert_true(res->sizes[q] > 0);
+        tot += res->sizes[q];
+    }
+    assert_int_equal(tot, 30);
+    ASSERT_NEAR(res->inertia, 0.0, 1e-12);
+    dcx_kmeans_free(res);
+    dcx_matrix_free(x);
+}
+
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    dcx_matrix *x = uniform(10, 2, 1);
+    dcx_kmeans_params p;
+    dcx_kmeans_params_default(&p);
+    dcx_kmeans_result *res = NULL;
+    p.k = 0;
+    assert_int_equal(dcx_kmeans(x, &p, &res), DCX_ERR_ARG);
+    p.k = 11;
+    assert_int_equal(dcx_kmeans(x, &p, &res), DCX_ERR_ARG);
+    assert_non_null(strstr(dcx_last_error(), "k = 11"));
+    p.k = 2;
+    p.restarts = 0;
+    assert_int_equal(dcx_kmeans(x, &p, &res), DCX_ERR_ARG);
+    p.restarts = 1;
+    dcx_matrix_set(x, 4, 1, NAN);
+    assert_int_equal(dcx_kmeans(x, &p, &res), DCX_ERR_NUMERIC);
+    assert_null(res);
+    dcx_kmeans_free(NULL);
+    dcx_matrix_free(x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_blobs_recovered),
+        cmocka_unit_test(test_inertia_never_increases),
+        cmocka_unit_test(test_centres_are_means),
+        cmocka_unit_test(test_restarts_and_seeds),
+        cmocka_unit_test(test_empty_cluster_repair),
+        cmocka_unit_test(test_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
