@@ -30,6 +30,23 @@ awk -v e="$eta1" 'BEGIN { exit !(e > 0.2 && e < 0.32) }' || fail "eta1 = $eta1 o
 [ "$(grep -c '"k":' "$T/a.json")" -ge 6 ] || fail "ladder too short"
 grep -q '"k":	32' "$T/a.json" || fail "ladder does not reach K = 32"
 
+# --- .npz members
+"$CLI" complexity --x "$FIX/cx_xy.npz" --x-array x --y "$FIX/cx_xy.npz" --y-array y --json "$T/z.json" >/dev/null \
+    || fail "npz members"
+grep -q '"n":	100' "$T/z.json" || fail "npz: n is not 100"
+bad_member_rc=0
+"$CLI" complexity --x "$FIX/cx_xy.npz" --x-array nope --y "$FIX/cx_xy.npz" --y-array y >/dev/null 2>&1 || bad_member_rc=$?
+[ $bad_member_rc -eq 2 ] || fail "missing npz member: exit $bad_member_rc"
+
+# --- the numpy fold split gives numpy's eta(1) (tests/fixtures/make_cx_fixtures.py)
+"$CLI" complexity --x "$X" --y "$Y" --folds "$FIX/cx_relu_folds.npy" --json "$T/f.json" >/dev/null || fail "--folds run"
+eta1=$(sed -n 's/^\t"eta1":\t\([0-9.e-]*\),/\1/p' "$T/f.json")
+awk -v e="$eta1" 'BEGIN { d = e - 0.262615687909693; if (d < 0) d = -d; exit !(d < 1e-6) }' \
+    || fail "eta1 with the numpy folds = $eta1, numpy 0.262615687909693"
+bad_folds_rc=0
+"$CLI" complexity --x "$X" --y "$Y" --folds "$FIX/cx_relu_eta1.npy" >/dev/null 2>&1 || bad_folds_rc=$?
+[ $bad_folds_rc -eq 2 ] || fail "a fold file of the wrong length: exit $bad_folds_rc"
+
 # --- same seed and threads: identical JSON; threads 1 vs 2: same numbers ---
 "$CLI" complexity --x "$X" --y "$Y" --seed 5 --threads 2 --json "$T/b.json" >/dev/null || fail "run b"
 "$CLI" complexity --x "$X" --y "$Y" --seed 5 --threads 2 --json "$T/c.json" >/dev/null || fail "run c"

@@ -3,7 +3,9 @@
  * Minimises the inertia J = Σ_i ‖x_i − c_{l(i)}‖² over labels l and centres c.
  * Each restart is seeded by k-means++ (greedy variant: 2 + ⌊ln k⌋ candidates
  * drawn ∝ D², the one lowering the potential most is kept), then Lloyd
- * iterations run until no assignment changes or max_iter iterations.
+ * iterations run until no assignment changes or max_iter iterations
+ * (accelerated by Hamerly's distance bounds, which skip only distances that
+ * cannot change an assignment).
  * Distances are computed through BLAS as ‖x‖² − 2 x·c + ‖c‖² in blocks of
  * rows. A cluster that becomes empty receives the point farthest from its
  * centre (among clusters holding more than one point). The restart with the

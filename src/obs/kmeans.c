@@ -7,6 +7,14 @@
  * the restart comparison) are recomputed directly as Σ ‖x − c‖², so that
  * they do not carry the cancellation error of the expanded form.
  *
+ * Lloyd iterations use Hamerly's bounds (G. Hamerly, "Making k-means even
+ * faster", SDM 2010): an upper bound u on the distance to the own centre and
+ * a lower bound l on the second nearest, moved by the centre shifts; a point
+ * with u <= max(l, half the distance to the nearest other centre) keeps its
+ * label without any distance computation. The assignments are those of plain
+ * Lloyd (up to rounding at near-ties); only the work differs. Centres are kept as running sums, and the
+ * final centres are recomputed as exact means.
+ *
  * Monotonicity: with labels L_t assigned from centres c_t, the inertia
  * J(L_t, c_t) never increases: the mean update lowers J for fixed labels,
  * moving the farthest point into an empty cluster (centre = that point)
@@ -49,18 +57,21 @@ typedef struct km_ws {
     double *xsq;  /* (n) ‖x_i‖² */
     double *csq;  /* (k) ‖c‖² */
     double *prod; /* (block, max(k, trials)) */
+    double *gx;   /* (block, d) gathered rows */
+    double *gsq;  /* (block) their norms */
 } km_ws;
 
-/* Squared distances of rows [i0, i0+m) to the q rows of c (q, d), into
- * ws->prod (m, q), clamped at 0. */
-static dcx_status block_dist(km_ws *ws, int64_t i0, int64_t m, const double *c, const double *csq, int64_t q)
+/* Squared distances of the m rows xb (m, d), norms xsqb, to the q rows of c
+ * (q, d), into ws->prod (m, q), clamped at 0. */
+static dcx_status block_dist(km_ws *ws, const double *xb, const double *xsqb, int64_t m, const double *c,
+                             const double *csq, int64_t q)
 {
-    dcx_status st = dcx__dgemm(0, 1, m, q, ws->d, -2.0, ws->x + i0 * ws->d, ws->d, c, ws->d, 0.0, ws->prod, q);
+    dcx_status st = dcx__dgemm(0, 1, m, q, ws->d, -2.0, xb, ws->d, c, ws->d, 0.0, ws->prod, q);
     if (st != DCX_OK) return st;
     for (int64_t i = 0; i < m; i++) {
         double *row = ws->prod + i * q;
         for (int64_t j = 0; j < q; j++) {
-            double v = row[j] + ws->xsq[i0 + i] + csq[j];
+            double v = row[j] + xsqb[i] + csq[j];
             row[j] = v > 0 ? v : 0;
         }
     }
@@ -76,26 +87,60 @@ static void row_norms(const double *a, int64_t m, int64_t d, double *out)
     }
 }
 
-/* Assign every point to its nearest centre (ties: lowest index). Returns the
- * number of changed labels in *changed. */
-static dcx_status assign(km_ws *ws, const double *c, int64_t *labels, int64_t *changed)
+/* Assign the points idx[0..m) (all n points when idx is NULL) to their
+ * nearest centre (ties: lowest index), with the distances through BLAS in
+ * blocks. Sets u = distance to the nearest centre, l = distance to the second
+ * nearest (Hamerly's bounds), moves changed points between the running sums
+ * and sizes, and adds the number of changed labels to *changed. */
+static dcx_status assign_points(km_ws *ws, const double *c, const int64_t *idx, int64_t m, int64_t *labels,
+                                double *u, double *l, double *sums, int64_t *sizes, int64_t *changed)
 {
     dcx_status st = DCX_OK;
-    row_norms(c, ws->k, ws->d, ws->csq);
-    int64_t ch = 0;
-    for (int64_t i0 = 0; i0 < ws->n; i0 += ws->block) {
-        int64_t m = ws->n - i0 < ws->block ? ws->n - i0 : ws->block;
-        DCX_TRY(block_dist(ws, i0, m, c, ws->csq, ws->k));
-        for (int64_t i = 0; i < m; i++) {
-            const double *row = ws->prod + i * ws->k;
+    const int64_t d = ws->d, k = ws->k;
+    for (int64_t i0 = 0; i0 < m; i0 += ws->block) {
+        int64_t b = m - i0 < ws->block ? m - i0 : ws->block;
+        const double *xb = ws->x + i0 * d, *xsqb = ws->xsq + i0;
+        if (idx) {
+            for (int64_t i = 0; i < b; i++) {
+                memcpy(ws->gx + i * d, ws->x + idx[i0 + i] * d, (size_t)d * sizeof *ws->gx);
+                ws->gsq[i] = ws->xsq[idx[i0 + i]];
+            }
+            xb = ws->gx;
+            xsqb = ws->gsq;
+        }
+        DCX_TRY(block_dist(ws, xb, xsqb, b, c, ws->csq, k));
+        for (int64_t i = 0; i < b; i++) {
+            const double *row = ws->prod + i * k;
             int64_t best = 0;
-            for (int64_t j = 1; j < ws->k; j++)
-                if (row[j] < row[best]) best = j;
-            if (labels[i0 + i] != best) ch++;
-            labels[i0 + i] = best;
+            double d1 = row[0], d2 = INFINITY;
+            for (int64_t j = 1; j < k; j++) {
+                if (row[j] < d1) {
+                    d2 = d1;
+                    d1 = row[j];
+                    best = j;
+                } else if (row[j] < d2) {
+                    d2 = row[j];
+                }
+            }
+            int64_t pt = idx ? idx[i0 + i] : i0 + i;
+            u[pt] = sqrt(d1);
+            l[pt] = sqrt(d2);
+            int64_t old = labels[pt];
+            if (old != best) {
+                const double *xi = ws->x + pt * d;
+                if (old >= 0) {
+                    double *so = sums + old * d;
+                    for (int64_t j = 0; j < d; j++) so[j] -= xi[j];
+                    sizes[old]--;
+                }
+                double *sn = sums + best * d;
+                for (int64_t j = 0; j < d; j++) sn[j] += xi[j];
+                sizes[best]++;
+                labels[pt] = best;
+                (*changed)++;
+            }
         }
     }
-    *changed = ch;
 fail:
     return st;
 }
@@ -181,7 +226,7 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
         for (int64_t t = 0; t < trials; t++) tpot[t] = 0;
         for (int64_t i0 = 0; i0 < n; i0 += ws->block) {
             int64_t m = n - i0 < ws->block ? n - i0 : ws->block;
-            DCX_TRY(block_dist(ws, i0, m, cand, candsq, trials));
+            DCX_TRY(block_dist(ws, ws->x + i0 * d, ws->xsq + i0, m, cand, candsq, trials));
             for (int64_t i = 0; i < m; i++)
                 for (int64_t t = 0; t < trials; t++) {
                     double v = ws->prod[i * trials + t];
@@ -211,6 +256,8 @@ dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmea
     km_ws ws = {0};
     int64_t *lab = NULL, *sz = NULL;
     double *cen = NULL, *far = NULL, *cand = NULL, *candsq = NULL;
+    double *u = NULL, *l = NULL, *sums = NULL, *half = NULL, *move = NULL;
+    int64_t *fail_idx = NULL;
     *out = NULL;
     const int64_t k = p->k;
     if (k < 1 || k > n)
@@ -241,6 +288,14 @@ dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmea
     DCX_ALLOC(far, n);
     DCX_ALLOC(cand, trials * d);
     DCX_ALLOC(candsq, trials);
+    DCX_ALLOC(u, n);
+    DCX_ALLOC(l, n);
+    DCX_ALLOC(sums, k * d);
+    DCX_ALLOC(half, k);
+    DCX_ALLOC(move, k);
+    DCX_ALLOC(fail_idx, n);
+    DCX_ALLOC(ws.gx, ws.block * d);
+    DCX_ALLOC(ws.gsq, ws.block);
     row_norms(x, n, d, ws.xsq);
     res->n = n;
     res->d = d;
@@ -251,22 +306,95 @@ dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmea
         dcx_rng_seed_stream(&rng, p->seed, (uint64_t)q);
         DCX_TRY(seed_plusplus(&ws, &rng, cen, far, cand, candsq));
         for (int64_t i = 0; i < n; i++) lab[i] = -1;
-        int it, conv = 0;
+        memset(sums, 0, (size_t)(k * d) * sizeof *sums);
+        memset(sz, 0, (size_t)k * sizeof *sz);
+        int it, conv = 0, tighten = 1;
         for (it = 0; it < p->max_iter; it++) {
-            int64_t changed;
-            DCX_TRY(assign(&ws, cen, lab, &changed));
+            int64_t changed = 0;
+            row_norms(cen, k, d, ws.csq);
+            if (it == 0) {
+                DCX_TRY(assign_points(&ws, cen, NULL, n, lab, u, l, sums, sz, &changed));
+            } else {
+                /* Hamerly: a point whose upper bound u stays below both half
+                 * the distance from its centre to the nearest other centre
+                 * and the lower bound l on the second-nearest cannot move. */
+                for (int64_t a = 0; a < k; a++) half[a] = INFINITY;
+                for (int64_t a = 0; a < k; a++)
+                    for (int64_t b = a + 1; b < k; b++) {
+                        double h = 0.5 * sqrt(dist2(cen + a * d, cen + b * d, d));
+                        if (h < half[a]) half[a] = h;
+                        if (h < half[b]) half[b] = h;
+                    }
+                /* Tightening u to the exact distance rescues many points in
+                 * low dimension and few in high dimension, where it only
+                 * costs a pass over the data: it is kept while it rescues at
+                 * least a quarter of the candidates (retried every 8th
+                 * iteration). Either way the assignments are Lloyd's. */
+                int do_tight = tighten || it % 8 == 0;
+                int64_t nf = 0, n1 = 0, rescued = 0;
+                for (int64_t i = 0; i < n; i++) {
+                    double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
+                    if (u[i] <= m) continue;
+                    n1++;
+                    if (do_tight) {
+                        u[i] = sqrt(dist2(x + i * d, cen + lab[i] * d, d));
+                        if (u[i] <= m) {
+                            rescued++;
+                            continue;
+                        }
+                    }
+                    fail_idx[nf++] = i;
+                }
+                if (do_tight) tighten = 4 * rescued >= n1;
+                /* most points unresolved: one contiguous pass beats gathering */
+                if (2 * nf > n) DCX_TRY(assign_points(&ws, cen, NULL, n, lab, u, l, sums, sz, &changed));
+                else DCX_TRY(assign_points(&ws, cen, fail_idx, nf, lab, u, l, sums, sz, &changed));
+            }
             if (p->trace) p->trace(p->trace_ctx, q, it, inertia_of(&ws, lab, cen));
             if (it > 0 && changed == 0) {
                 conv = 1;
                 break;
             }
-            update_centres(&ws, lab, cen, sz, far);
+            /* update the centres from the running sums; move the bounds */
+            int empty = 0;
+            for (int64_t a = 0; a < k; a++) empty |= sz[a] == 0;
+            if (empty) {
+                update_centres(&ws, lab, cen, sz, far);
+                memset(sums, 0, (size_t)(k * d) * sizeof *sums);
+                for (int64_t i = 0; i < n; i++)
+                    for (int64_t j = 0; j < d; j++) sums[lab[i] * d + j] += x[i * d + j];
+                for (int64_t i = 0; i < n; i++) {
+                    u[i] = INFINITY;
+                    l[i] = 0;
+                }
+            } else {
+                double m1 = 0, m2 = 0;
+                int64_t am = -1;
+                for (int64_t a = 0; a < k; a++) {
+                    double inv = 1.0 / (double)sz[a], mv = 0;
+                    for (int64_t j = 0; j < d; j++) {
+                        double c = sums[a * d + j] * inv, t = c - cen[a * d + j];
+                        mv += t * t;
+                        cen[a * d + j] = c;
+                    }
+                    move[a] = mv = sqrt(mv);
+                    if (mv > m1) {
+                        m2 = m1;
+                        m1 = mv;
+                        am = a;
+                    } else if (mv > m2) {
+                        m2 = mv;
+                    }
+                }
+                for (int64_t i = 0; i < n; i++) {
+                    u[i] += move[lab[i]];
+                    l[i] -= lab[i] == am ? m2 : m1;
+                }
+            }
         }
         int iters = conv ? it + 1 : it;
-        if (conv) { /* centres are already the means of lab; sizes too */
-            memset(sz, 0, (size_t)k * sizeof *sz);
-            for (int64_t i = 0; i < n; i++) sz[lab[i]]++;
-        }
+        /* final centres: exact means of the final labels (no running-sum drift) */
+        update_centres(&ws, lab, cen, sz, far);
         double j = inertia_of(&ws, lab, cen);
         if (!isfinite(j)) DCX_FAIL(DCX_ERR_NUMERIC, "k-means: non-finite inertia (overflow in the data?)");
         if (j < res->inertia) {
@@ -291,6 +419,14 @@ fail:
     free(far);
     free(cand);
     free(candsq);
+    free(u);
+    free(l);
+    free(sums);
+    free(half);
+    free(move);
+    free(fail_idx);
+    free(ws.gx);
+    free(ws.gsq);
     dcx_kmeans_free(res);
     return st;
 }

@@ -30,6 +30,8 @@ static void usage(FILE *f)
         "                    holding 99.9%% of its variance, at most R\n"
         "  --restarts R      k-means restarts per scale, best inertia wins (default 3)\n"
         "  --seed S          seed of the fold split and of k-means (default 0)\n"
+        "  --folds FILE      use this 2-fold split instead of a random one: N values,\n"
+        "                    0 or 1 (to compare with another implementation)\n"
         "  --threads T       BLAS threads (default: all cores)\n"
         "  --json FILE       also write the results as JSON ('-' for standard output)\n"
         "  -h, --help        this help\n"
@@ -137,9 +139,12 @@ int cmd_complexity(int argc, char **argv)
         {"eps", required_argument, 0, 'e'},      {"kmax", required_argument, 0, 'k'},
         {"rmax", required_argument, 0, 'r'},     {"restarts", required_argument, 0, 'R'},
         {"seed", required_argument, 0, 's'},     {"threads", required_argument, 0, 't'},
-        {"json", required_argument, 0, 'j'},     {"help", no_argument, 0, 'h'},
+        {"json", required_argument, 0, 'j'},     {"folds", required_argument, 0, 'F'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    const char *xp = NULL, *yp = NULL, *xa = NULL, *ya = NULL, *json = NULL;
+    const char *xp = NULL, *yp = NULL, *xa = NULL, *ya = NULL, *json = NULL, *fp = NULL;
+    unsigned char *folds = NULL;
+    dcx_matrix *fm = NULL;
     dcx_complexity_params p;
     dcx_complexity_params_default(&p);
     int64_t threads = 0, v;
@@ -157,6 +162,7 @@ int cmd_complexity(int argc, char **argv)
         case 'X': xa = optarg; break;
         case 'Y': ya = optarg; break;
         case 'j': json = optarg; break;
+        case 'F': fp = optarg; break;
         case 'e':
             free(eps);
             eps = NULL;
@@ -230,6 +236,32 @@ int cmd_complexity(int argc, char **argv)
                   (long long)y->rows, xp, (long long)x->rows);
         goto out;
     }
+    if (fp) {
+        st = dcx_read_matrix(fp, NULL, DCX_F64, &fm);
+        if (st != DCX_OK) {
+            rc = cli_lib_error(st);
+            goto out;
+        }
+        if (fm->rows * fm->cols != x->rows) {
+            cli_error("%s: %lld values, but the data has %lld samples", fp, (long long)(fm->rows * fm->cols),
+                      (long long)x->rows);
+            goto out;
+        }
+        folds = malloc((size_t)x->rows + 1);
+        if (!folds) {
+            rc = cli_error("out of memory");
+            goto out;
+        }
+        const double *fv = fm->data;
+        for (int64_t i = 0; i < x->rows; i++) {
+            if (fv[i] != 0 && fv[i] != 1) {
+                cli_error("%s: value %g at position %lld: folds must be 0 or 1", fp, fv[i], (long long)i);
+                goto out;
+            }
+            folds[i] = (unsigned char)fv[i];
+        }
+        p.folds = folds;
+    }
     cli_progress prog;
     cli_progress_init(&prog);
     p.progress = cli_progress_cb;
@@ -252,6 +284,8 @@ int cmd_complexity(int argc, char **argv)
     rc = CLI_EXIT_OK;
 out:
     free(eps);
+    free(folds);
+    dcx_matrix_free(fm);
     dcx_matrix_free(x);
     dcx_matrix_free(y);
     dcx_complexity_free(res);
