@@ -71,6 +71,9 @@ double cli_now(void);
 int cmd_version(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+/* `deepcx fit RUN` with the defaults, writing RUN/fits.json silently. */
+int fit_run_quiet(const char *run);
 /* The depth table of a profile on stdout (cmd_analyze.c). */
 void analyze_print_table(const dcx_profile *pr);
 int cmd_report(int argc, char **argv);

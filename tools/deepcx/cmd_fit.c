@@ -56,6 +56,17 @@ static int selected(char **lists, int nl, const char *name)
     return 0;
 }
 
+static int fit_quiet = 0; /* fit_run_quiet: write fits.json, print nothing */
+
+int fit_run_quiet(const char *run)
+{
+    char *argv[] = {"fit", (char *)run, NULL};
+    fit_quiet = 1;
+    int rc = cmd_fit(2, argv);
+    fit_quiet = 0;
+    return rc;
+}
+
 int cmd_fit(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -133,6 +144,8 @@ int cmd_fit(int argc, char **argv)
         free(dup);
     }
 
+    FILE *out = fit_quiet ? fopen("/dev/null", "w") : stdout;
+    if (!out) out = stdout;
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "run", run);
     cJSON_AddStringToObject(root, "time", tkey);
@@ -147,7 +160,7 @@ int cmd_fit(int argc, char **argv)
     }
     cJSON_AddNumberToObject(root, "measurements", (double)m->nlines);
     cJSON *fits = cJSON_AddArrayToObject(root, "fits");
-    printf("%-28s %10s %9s %11s %7s %23s %4s\n", "series", "beta", "stderr", "a", "R^2", "window", "n");
+    fprintf(out, "%-28s %10s %9s %11s %7s %23s %4s\n", "series", "beta", "stderr", "a", "R^2", "window", "n");
     int nok = 0, nfit = 0;
     for (int64_t i = 0; i < m->nseries; i++) {
         const dcx_series *s = &m->series[i];
@@ -168,23 +181,25 @@ int cmd_fit(int argc, char **argv)
             cJSON_AddNumberToObject(f, "t_lo", p.t_lo);
             cJSON_AddNumberToObject(f, "t_hi", p.t_hi);
             cJSON_AddNumberToObject(f, "n", (double)p.n);
-            printf("%-28s %10.4f %9.4f %11.4g %7.4f %11g:%-11g %4lld\n", s->name, p.beta, p.beta_stderr, p.a,
+            fprintf(out, "%-28s %10.4f %9.4f %11.4g %7.4f %11g:%-11g %4lld\n", s->name, p.beta, p.beta_stderr, p.a,
                    p.r2, p.t_lo, p.t_hi, (long long)p.n);
         } else if (st == DCX_ERR_DEGENERATE) {
             cJSON_AddBoolToObject(f, "ok", 0);
             cJSON_AddStringToObject(f, "reason", dcx_last_error());
-            printf("%-28s no fit: %s\n", s->name, dcx_last_error());
+            fprintf(out, "%-28s no fit: %s\n", s->name, dcx_last_error());
         } else {
             cJSON_Delete(f);
             cJSON_Delete(root);
+            if (out != stdout) fclose(out);
             dcx_metrics_free(m);
             return cli_lib_error(st);
         }
         cJSON_AddItemToArray(fits, f);
     }
     cli_json_meta(root, 0, dcx_get_threads());
-    printf("%d of %d series fitted (%s window, %lld measurements)\n", nok, nfit, autow ? "automatic" : "given",
+    fprintf(out, "%d of %d series fitted (%s window, %lld measurements)\n", nok, nfit, autow ? "automatic" : "given",
            (long long)m->nlines);
+    if (out != stdout) fclose(out);
     int rc = cli_json_write(fpath, root);
     if (!rc && json) rc = cli_json_write(json, root);
     cJSON_Delete(root);

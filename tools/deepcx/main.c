@@ -20,6 +20,7 @@ static const command commands[] = {
     {"analyze", cmd_analyze, "depth profile of a trained model: every observable per layer"},
     {"fit", cmd_fit, "power-law fits of a training run's series"},
     {"report", cmd_report, "figures and an HTML report of a training run"},
+    {"demo", cmd_demo, "the main job: train, track every observable, fit, report"},
     {"version", cmd_version, "print the version and the BLAS configuration"},
 };
 

@@ -90,6 +90,24 @@ static int have_gnuplot(void)
     return found;
 }
 
+/* Series that describe the run's bookkeeping rather than an observable; they
+ * are left out of the figures and the table of fits. */
+static int bookkeeping(const char *field)
+{
+    static const char *skip[] = {"units", "distinct", "always_on", "dead", "epoch", "samples", "measure_seconds",
+                                 "epoch.epoch", "epoch.seconds", "epoch.samples_per_sec"};
+    for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+        if (!strcmp(field, skip[i])) return 1;
+    return 0;
+}
+
+static int is_constant(const dcx_series *s)
+{
+    for (int64_t i = 1; i < s->n; i++)
+        if (s->y[i] != s->y[0]) return 0;
+    return 1;
+}
+
 /* Field names of per-layer series ("layer1.deff" -> "deff"), in order. */
 static int layer_fields(const dcx_metrics *m, char fields[MAXF][64])
 {
@@ -100,7 +118,7 @@ static int layer_fields(const dcx_metrics *m, char fields[MAXF][64])
             size_t ll = strlen(m->layers[l]);
             if (!strncmp(name, m->layers[l], ll) && name[ll] == '.') {
                 const char *fld = name + ll + 1;
-                int seen = 0;
+                int seen = bookkeeping(fld);
                 for (int k = 0; k < nf && !seen; k++) seen = !strcmp(fields[k], fld);
                 if (!seen && nf < MAXF && strlen(fld) < 64) strcpy(fields[nf++], fld);
                 break;
@@ -179,10 +197,10 @@ static void gp_figure(FILE *gp, const char *stem, int w, int h, const char *body
 {
     /* every figure starts from gnuplot's defaults: settings must not leak */
     fprintf(gp, "reset\nset encoding utf8\nset grid lc rgb '#dddddd'\nset key outside right top\n");
-    fprintf(gp, "set terminal pngcairo size %d,%d font 'sans,10'\nset output '%s.png'\nload '%s'\n", w, h, stem,
+    fprintf(gp, "set terminal pngcairo noenhanced size %d,%d font 'sans,10'\nset output '%s.png'\nload '%s'\n", w, h, stem,
             body_file);
     fprintf(gp, "reset\nset encoding utf8\nset grid lc rgb '#dddddd'\nset key outside right top\n");
-    fprintf(gp, "set terminal svg size %d,%d font 'sans,10' background rgb 'white'\nset output '%s.svg'\nload '%s'\n",
+    fprintf(gp, "set terminal svg noenhanced size %d,%d font 'sans,10' background rgb 'white'\nset output '%s.svg'\nload '%s'\n",
             w, h, stem, body_file);
     fprintf(gp, "unset output\n");
 }
@@ -402,7 +420,11 @@ static void fmt_num(char *buf, size_t n, double v)
 
 int report_write(const char *run, const char *outdir, int *figures_out)
 {
-    char p[4096], err[512] = "";
+    char p[4096], err[512] = "", defout[4096];
+    if (!outdir) {
+        snprintf(defout, sizeof defout, "%s/report", run);
+        outdir = defout;
+    }
     struct stat sb;
     snprintf(p, sizeof p, "%s/metrics.jsonl", run);
     if (stat(p, &sb) != 0)
@@ -498,8 +520,15 @@ int report_write(const char *run, const char *outdir, int *figures_out)
             fits ? "the windows of fits.json" : "the automatic window (longest ≥ 1 decade with R² ≥ 0.98)");
     fprintf(h, "<table><tr><th>series</th><th>β</th><th>± s.e.</th><th>a</th><th>R²</th><th>window</th><th>points</th></tr>\n");
     int nfit = 0;
+    int nconst = 0;
     for (int64_t i = 0; i < m->nseries; i++) {
         dcx_powerlaw pl;
+        const char *dot = strrchr(m->series[i].name, '.');
+        if (bookkeeping(m->series[i].name) || (dot && bookkeeping(dot + 1))) continue;
+        if (is_constant(&m->series[i])) {
+            nconst++;
+            continue;
+        }
         if (!get_fit(fits, &m->series[i], &pl)) continue;
         char b1[64], b2[64], b3[64], b4[64];
         fmt_num(b1, sizeof b1, pl.beta);
@@ -513,6 +542,9 @@ int report_write(const char *run, const char *outdir, int *figures_out)
         nfit++;
     }
     fprintf(h, "</table>\n");
+    if (nconst)
+        fprintf(h, "<p>%d constant series left out (for instance a complexity that is only a lower bound at "
+                   "every step, or a saturated pattern entropy).</p>\n", nconst);
     if (nfit == 0) fprintf(h, "<p class=note>No series has a power-law window (too short a run?).</p>\n");
 
     fprintf(h, "<h2>Figures</h2>\n");

@@ -3,7 +3,7 @@
 #define DEEPCX_REPORT_H
 
 /* Read RUN/metrics.jsonl (and fits.json, config.json, summary.json when
- * present), draw the figures with gnuplot into `outdir` (PNG and SVG; skipped
+ * present), draw the figures with gnuplot into `outdir` (NULL: RUN/report) (PNG and SVG; skipped
  * with a warning when gnuplot is missing) and write outdir/report.html,
  * self-contained (SVG figures inline). Returns a CLI exit code (0, or 2 after
  * printing a one-line error). *figures receives the number of figures drawn. */
