@@ -140,6 +140,15 @@ static void test_cov_blocks(void **state)
     }
     for (int b = 0; b < 3; b++) dcx_matrix_free(c[b]);
     dcx_matrix_free(mean);
+    /* an error in a block read by the prefetch thread reaches the caller */
+    *at(x, 50, 3) = NAN;
+    dcx_source *s = NULL;
+    dcx_matrix *bad = NULL;
+    ASSERT_OK(dcx_source_from_matrix(x, "late-nan", &s));
+    assert_int_equal(dcx_covariance(s, 7, NULL, NULL, &bad, NULL, NULL), DCX_ERR_NUMERIC);
+    assert_null(bad);
+    assert_string_equal(dcx_last_error(), "late-nan: NaN value at row 50, column 3");
+    dcx_source_free(s);
     free(ref);
     dcx_matrix_free(x);
 }

@@ -6,7 +6,11 @@
  * The shift removes the large common part before squaring, so the final
  * subtraction does not cancel catastrophically (Chan, Golub & LeVeque's
  * "shifted data" algorithm). Also the centred Gram matrix A Aᵀ/(n−1), whose
- * non-zero spectrum equals the covariance's, for n < d. */
+ * non-zero spectrum equals the covariance's, for n < d.
+ * While one block is accumulated, a helper thread reads the next one from
+ * the source (double buffering), so file reading and conversion overlap
+ * with the dsyrk. */
+#include <pthread.h>
 #include <string.h>
 
 #include "dim_internal.h"
@@ -116,12 +120,31 @@ fail:
     return st;
 }
 
+/* The read of one block, run in a helper thread. The library's error
+ * message is thread-local: the helper copies it for the caller. */
+typedef struct {
+    dcx_source *src;
+    int64_t rows;
+    double *buf;
+    int64_t got;
+    dcx_status st;
+    char msg[512];
+} block_read;
+
+static void *read_block(void *arg)
+{
+    block_read *b = arg;
+    b->st = dcx_source_read(b->src, b->rows, b->buf, &b->got);
+    if (b->st != DCX_OK) snprintf(b->msg, sizeof b->msg, "%s", dcx_last_error());
+    return NULL;
+}
+
 dcx_status dcx_covariance(dcx_source *src, int64_t block_rows, dcx_progress_fn progress, void *progress_ctx,
                           dcx_matrix **cov, dcx_matrix **mean, int64_t *n_out)
 {
     dcx_status st = DCX_OK;
     dcx_matrix *c = NULL, *m = NULL;
-    double *buf = NULL;
+    double *buf[2] = {NULL, NULL};
     dcx__covacc acc = {0};
     int64_t d = dcx_source_cols(src), total = dcx_source_rows(src), bufn;
     *cov = NULL;
@@ -133,13 +156,26 @@ dcx_status dcx_covariance(dcx_source *src, int64_t block_rows, dcx_progress_fn p
         DCX_FAIL(DCX_ERR_ARG, "covariance: block of %lld rows is too large", (long long)block_rows);
     DCX_TRY(dcx_matrix_create(d, d, DCX_F64, &c));
     DCX_TRY(dcx__covacc_init(&acc, d, c->data));
-    DCX_ALLOC(buf, bufn);
-    for (;;) {
-        int64_t got;
-        DCX_TRY(dcx_source_read(src, block_rows, buf, &got));
-        if (got == 0) break;
-        DCX_TRY(dcx__covacc_add(&acc, buf, got, d));
+    DCX_ALLOC(buf[0], bufn);
+    int prefetch = total > block_rows;
+    if (prefetch) DCX_ALLOC(buf[1], bufn);
+    int64_t got;
+    DCX_TRY(dcx_source_read(src, block_rows, buf[0], &got));
+    for (int cur = 0; got > 0; cur ^= 1) {
+        block_read next = {src, block_rows, buf[cur ^ 1], 0, DCX_OK, ""};
+        pthread_t th;
+        int threaded = prefetch && pthread_create(&th, NULL, read_block, &next) == 0;
+        dcx_status add = dcx__covacc_add(&acc, buf[cur], got, d);
+        if (threaded)
+            pthread_join(th, NULL);
+        else if (prefetch)
+            read_block(&next);
+        else
+            next.got = 0; /* a single block: the source is used up */
+        DCX_TRY(add);
+        if (next.st != DCX_OK) DCX_FAIL(next.st, "%s", next.msg);
         if (progress) progress(progress_ctx, "covariance", acc.n, total);
+        got = next.got;
     }
     if (acc.n < 2)
         DCX_FAIL(DCX_ERR_DEGENERATE, "%s: %lld sample%s: a covariance needs at least 2", dcx_source_name(src),
@@ -147,13 +183,15 @@ dcx_status dcx_covariance(dcx_source *src, int64_t block_rows, dcx_progress_fn p
     if (mean) DCX_TRY(dcx_matrix_create(1, d, DCX_F64, &m));
     dcx__covacc_finish(&acc, m ? m->data : NULL);
     if (n_out) *n_out = acc.n;
-    free(buf);
+    free(buf[0]);
+    free(buf[1]);
     dcx__covacc_free(&acc);
     *cov = c;
     if (mean) *mean = m;
     return DCX_OK;
 fail:
-    free(buf);
+    free(buf[0]);
+    free(buf[1]);
     dcx__covacc_free(&acc);
     dcx_matrix_free(c);
     dcx_matrix_free(m);

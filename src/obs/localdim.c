@@ -146,15 +146,20 @@ static dcx_status neighbours(const dcx_matrix *x, const int64_t *anc, int64_t na
     int64_t rb = n < ROW_BLOCK ? n : ROW_BLOCK;
     double *ab = NULL, *an = NULL, *xb = NULL, *xn = NULL, *g = NULL, *dist = NULL;
     pair *pr = NULL;
-    DCX_ALLOC(ab, (int64_t)ANCHOR_BLOCK * d);
-    DCX_ALLOC(an, ANCHOR_BLOCK);
+    /* anchors per block: 32, fewer when N is so large that the block's
+     * distance rows (mb x N doubles) would pass 32 MiB */
+    int64_t mbmax = ((int64_t)4 << 20) / n;
+    if (mbmax > ANCHOR_BLOCK) mbmax = ANCHOR_BLOCK;
+    if (mbmax < 1) mbmax = 1;
+    DCX_ALLOC(ab, mbmax * d);
+    DCX_ALLOC(an, mbmax);
     DCX_ALLOC(xb, rb * d);
     DCX_ALLOC(xn, rb);
-    DCX_ALLOC(g, (int64_t)ANCHOR_BLOCK * rb);
-    DCX_ALLOC(dist, (int64_t)ANCHOR_BLOCK * n);
+    DCX_ALLOC(g, mbmax * rb);
+    DCX_ALLOC(dist, mbmax * n);
     DCX_ALLOC(pr, n);
-    for (int64_t a0 = 0; a0 < na; a0 += ANCHOR_BLOCK) {
-        int64_t mb = na - a0 < ANCHOR_BLOCK ? na - a0 : ANCHOR_BLOCK;
+    for (int64_t a0 = 0; a0 < na; a0 += mbmax) {
+        int64_t mb = na - a0 < mbmax ? na - a0 : mbmax;
         for (int64_t a = 0; a < mb; a++) {
             double *row = ab + a * d, s = 0;
             dcx_matrix_row_f64(x, anc[a0 + a], row);
