@@ -507,6 +507,18 @@ static void test_local_work_bound(void **state)
     ASSERT_OK(dcx_dim_local_ladder(x, ks, 3, &p, e));
     assert_true(e[0].mean != c[0].mean);
     ASSERT_NEAR(e[2].mean, c[2].mean, 1e-15);
+    /* anchors are shared among threads, each value in its own slot: the
+     * rungs k < N give bit-identical results for 1 and 3 threads */
+    int saved = dcx_get_threads();
+    dcx_dim_local t1[3], t3[3];
+    dcx_set_threads(1);
+    ASSERT_OK(dcx_dim_local_ladder(x, ks, 3, &p, t1));
+    dcx_set_threads(3);
+    ASSERT_OK(dcx_dim_local_ladder(x, ks, 3, &p, t3));
+    dcx_set_threads(saved);
+    for (int i = 0; i < 2; i++)
+        assert_true(t1[i].mean == t3[i].mean && t1[i].median == t3[i].median && t1[i].std == t3[i].std &&
+                    t1[i].anchors == t3[i].anchors);
     dcx_matrix_free(x);
 }
 
