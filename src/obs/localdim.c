@@ -172,6 +172,7 @@ static dcx_status run_rung(const dcx_matrix *x, const int64_t *nb, const int64_t
     pthread_t th[64];
     int started[64] = {0};
     atomic_llong done = 0;
+    int blas_before = threads; /* the caller's dcx_get_threads(), read before we change it */
     if (threads > 64) threads = 64;
     if (threads > count) threads = (int)count;
     if (threads < 1) threads = 1;
@@ -186,7 +187,7 @@ static dcx_status run_rung(const dcx_matrix *x, const int64_t *nb, const int64_t
         else
             rung_worker(&jobs[t]); /* could not start a thread: do its share here */
     }
-    if (threads > 1) dcx__blas_threads(dcx_get_threads());
+    if (threads > 1) dcx__blas_threads(blas_before);
     for (int t = 0; t < threads; t++)
         if (jobs[t].st != DCX_OK) DCX_FAIL(jobs[t].st, "%s", jobs[t].msg);
 fail:
