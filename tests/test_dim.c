@@ -449,7 +449,9 @@ static void test_local_brute_force(void **state)
     dcx_dim_params p;
     dcx_dim_params_default(&p);
     p.anchors = n; /* every sample once */
+    int threads_before = dcx_get_threads();
     ASSERT_OK(dcx_dim_local_ladder(x, ks, 2, &p, loc));
+    assert_int_equal(dcx_get_threads(), threads_before); /* the BLAS setting is restored */
     double mean = sum / (double)n, ss = 0;
     for (int64_t a = 0; a < n; a++) ss += (vals[a] - mean) * (vals[a] - mean);
     print_message("brute force k=%lld: mean %.12f got %.12f\n", (long long)k, mean, loc[0].mean);
