@@ -56,14 +56,15 @@ def generate(path, n, d, seed=1):
 
 
 def run(cmd, env):
-    """(seconds, peak RSS in MiB, stdout) of one whole process."""
+    """(seconds, peak RSS in MiB, stdout, CPU seconds user+sys) of one whole process."""
     t0 = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, env=env, capture_output=True, text=True)
     t = time.perf_counter() - t0
     if p.returncode != 0:
         sys.exit("bench_dim: %s failed:\n%s" % (cmd[0], p.stderr))
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) / 1024.0
-    return t, rss, p.stdout
+    cpu = sum(float(re.search(r"%s time \(seconds\): ([0-9.]+)" % w, p.stderr).group(1)) for w in ("User", "System"))
+    return t, rss, p.stdout, cpu
 
 
 def deff_of(out):
@@ -95,14 +96,18 @@ def main():
     for rep in range(a.reps):  # interleaved, so that load changes hit every tool
         for k, c in cmds.items():
             res[k].append(run(c, env))
-    med = {k: statistics.median(t for t, _, _ in v) for k, v in res.items()}
-    rss = {k: max(r for _, r, _ in v) for k, v in res.items()}
+    med = {k: statistics.median(r[0] for r in v) for k, v in res.items()}
+    cpu = {k: statistics.median(r[3] for r in v) for k, v in res.items()}
+    rss = {k: max(r[1] for r in v) for k, v in res.items()}
     deff = {k: deff_of(v[0][2]) for k, v in res.items()}
     for k in cmds:
-        print("%-8s median %7.2f s  (runs %s)  peak RSS %7.1f MiB  D_eff %.6f"
-              % (k, med[k], ", ".join("%.2f" % t for t, _, _ in res[k]), rss[k], deff[k]))
-    print("speed-up of deepcx: %.1fx vs sklearn PCA(full), %.2fx vs numpy cov+eigvalsh"
+        print("%-8s median %7.2f s  (runs %s)  CPU %6.2f s  peak RSS %7.1f MiB  D_eff %.6f"
+              % (k, med[k], ", ".join("%.2f" % r[0] for r in res[k]), cpu[k], rss[k], deff[k]))
+    print("speed-up of deepcx (wall): %.1fx vs sklearn PCA(full), %.2fx vs numpy cov+eigvalsh"
           % (med["sklearn"] / med["deepcx"], med["numpy"] / med["deepcx"]))
+    print("CPU-time ratio (user+sys): %.1fx vs sklearn, %.2fx vs numpy"
+          % (cpu["sklearn"] / cpu["deepcx"], cpu["numpy"] / cpu["deepcx"]))
+    print("load average at the end: %s" % " ".join("%.2f" % v for v in os.getloadavg()))
     cov_mib = a.cols * a.cols * 8 / 2 ** 20
     print("deepcx peak RSS above the %.0f MiB covariance: %.1f MiB" % (cov_mib, rss["deepcx"] - cov_mib))
     print("D_eff agreement: |deepcx - numpy| = %.2e, |deepcx - sklearn| = %.2e"

@@ -62,6 +62,9 @@ dcx_status dcx__dsyrk_t(int64_t n, int64_t k, double alpha, const double *a, int
 /* Upper triangle of C(n,n) = alpha * AAᵀ + beta * C, A is (n, k) row-major. */
 dcx_status dcx__dsyrk_n(int64_t n, int64_t k, double alpha, const double *a, int64_t lda,
                         double beta, double *c, int64_t ldc);
+/* Set the BLAS's own thread count without changing dcx_get_threads() (for
+ * loops that parallelise over independent small problems themselves). */
+void dcx__blas_threads(int n);
 /* Symmetrize: copy the upper triangle of a (n,n) into the lower. */
 void dcx__sym_upper_to_full(double *c, int64_t n, int64_t ldc);
 /* Eigenvalues (ascending) of the symmetric (n,n) matrix a (destroyed); if

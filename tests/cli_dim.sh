@@ -72,6 +72,10 @@ near "$(jnum deff "$T/c1.json")" 2.19377508 1e-7 || fail "channels deff $(jnum d
 [ "$(jnum deff "$T/c1.json")" = "$(jnum deff "$T/c2.json")" ] || fail "channels: 4-D and --shape disagree"
 [ "$(jnum n "$T/c1.json")" = 40 ] || fail "channels: n != 5*2*4"
 
+# ---- --array picks the member of an .npz ----
+"$CLI" dim "$FIX/two.npz" --array iso --json "$T/z.json" >/dev/null 2>"$T/err" || fail "npz --array: $(cat "$T/err")"
+near "$(jnum deff "$T/z.json")" 3 1e-12 || fail "npz --array iso: deff $(jnum deff "$T/z.json")"
+
 # ---- --help explains every option ----
 "$CLI" dim --help >"$T/help" || fail "--help exit status"
 for o in --rank-window --local --anchors --local-work --mode --shape --spectrum --array --seed --threads --json; do
@@ -93,6 +97,8 @@ expect_bad "one sample" "one.npy" "$FIX/one.npy"
 expect_bad "constant data" "zero variance" "$FIX/const.npy"
 grep -qF "const.npy" "$T/stderr" || fail "constant data: message does not name the file"
 expect_bad "k > N" "k = 301" "$FIX/d.npy" --local 301
+expect_bad "npz with two arrays, no --array" "two.npz" "$FIX/two.npz"
+expect_bad "npz member missing" "two.npz" "$FIX/two.npz" --array nope
 
 # ---- bad options ----
 expect_bad "rank window 5:2" "--rank-window" "$FIX/d.npy" --rank-window 5:2

@@ -140,6 +140,15 @@ static void test_cov_blocks(void **state)
     }
     for (int b = 0; b < 3; b++) dcx_matrix_free(c[b]);
     dcx_matrix_free(mean);
+    /* an error in a block read by the prefetch thread reaches the caller */
+    *at(x, 50, 3) = NAN;
+    dcx_source *s = NULL;
+    dcx_matrix *bad = NULL;
+    ASSERT_OK(dcx_source_from_matrix(x, "late-nan", &s));
+    assert_int_equal(dcx_covariance(s, 7, NULL, NULL, &bad, NULL, NULL), DCX_ERR_NUMERIC);
+    assert_null(bad);
+    assert_string_equal(dcx_last_error(), "late-nan: NaN value at row 50, column 3");
+    dcx_source_free(s);
     free(ref);
     dcx_matrix_free(x);
 }
@@ -440,7 +449,9 @@ static void test_local_brute_force(void **state)
     dcx_dim_params p;
     dcx_dim_params_default(&p);
     p.anchors = n; /* every sample once */
+    int threads_before = dcx_get_threads();
     ASSERT_OK(dcx_dim_local_ladder(x, ks, 2, &p, loc));
+    assert_int_equal(dcx_get_threads(), threads_before); /* the BLAS setting is restored */
     double mean = sum / (double)n, ss = 0;
     for (int64_t a = 0; a < n; a++) ss += (vals[a] - mean) * (vals[a] - mean);
     print_message("brute force k=%lld: mean %.12f got %.12f\n", (long long)k, mean, loc[0].mean);
@@ -498,6 +509,18 @@ static void test_local_work_bound(void **state)
     ASSERT_OK(dcx_dim_local_ladder(x, ks, 3, &p, e));
     assert_true(e[0].mean != c[0].mean);
     ASSERT_NEAR(e[2].mean, c[2].mean, 1e-15);
+    /* anchors are shared among threads, each value in its own slot: the
+     * rungs k < N give bit-identical results for 1 and 3 threads */
+    int saved = dcx_get_threads();
+    dcx_dim_local t1[3], t3[3];
+    dcx_set_threads(1);
+    ASSERT_OK(dcx_dim_local_ladder(x, ks, 3, &p, t1));
+    dcx_set_threads(3);
+    ASSERT_OK(dcx_dim_local_ladder(x, ks, 3, &p, t3));
+    dcx_set_threads(saved);
+    for (int i = 0; i < 2; i++)
+        assert_true(t1[i].mean == t3[i].mean && t1[i].median == t3[i].median && t1[i].std == t3[i].std &&
+                    t1[i].anchors == t3[i].anchors);
     dcx_matrix_free(x);
 }
 

@@ -32,7 +32,8 @@ extern "C" {
  * in blocks of `block_rows` rows (<= 0: automatic, a few thousand rows within
  * ~16 MiB). Single pass with a shift: the column means m0 of the first block
  * are subtracted before accumulating S = Σ (x−m0)(x−m0)ᵀ and s = Σ (x−m0);
- * then C = (S − s sᵀ/n)/(n−1). On success *cov is a new D x D float64 matrix
+ * then C = (S − s sᵀ/n)/(n−1). A helper thread reads the next block while
+ * one is accumulated (peak memory: D² + 2·block·D doubles). On success *cov is a new D x D float64 matrix
  * (full, symmetric) and, if mean != NULL, *mean a new 1 x D float64 matrix;
  * the caller owns both (dcx_matrix_free). *n_out (may be NULL) = rows read.
  * progress (may be NULL) is called with stage "covariance" per block.

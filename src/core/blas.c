@@ -34,6 +34,8 @@ void dcx_set_threads(int n)
     openblas_set_num_threads(n);
 }
 
+void dcx__blas_threads(int n) { openblas_set_num_threads(n > 0 ? n : 1); }
+
 int dcx_get_threads(void)
 {
     if (g_threads <= 0) {

@@ -6,7 +6,11 @@
  * The shift removes the large common part before squaring, so the final
  * subtraction does not cancel catastrophically (Chan, Golub & LeVeque's
  * "shifted data" algorithm). Also the centred Gram matrix A Aᵀ/(n−1), whose
- * non-zero spectrum equals the covariance's, for n < d. */
+ * non-zero spectrum equals the covariance's, for n < d.
+ * While one block is accumulated, a helper thread reads the next one from
+ * the source (double buffering), so file reading and conversion overlap
+ * with the dsyrk. */
+#include <pthread.h>
 #include <string.h>
 
 #include "dim_internal.h"
@@ -57,27 +61,40 @@ void dcx__covacc_free(dcx__covacc *a)
     memset(a, 0, sizeof *a);
 }
 
-dcx_status dcx__covacc_add(dcx__covacc *a, double *x, int64_t rows, int64_t ld)
+void dcx__covacc_set_shift(dcx__covacc *a, const double *x, int64_t rows, int64_t ld)
 {
     int64_t d = a->d;
-    if (rows <= 0) return DCX_OK;
-    if (a->n == 0) {
-        /* the shift: column means of the first block (in the data's units) */
-        memset(a->shift, 0, (size_t)d * sizeof(double));
-        for (int64_t i = 0; i < rows; i++)
-            for (int64_t j = 0; j < d; j++) a->shift[j] += x[i * ld + j];
-        for (int64_t j = 0; j < d; j++) a->shift[j] /= (double)rows;
-    }
+    memset(a->shift, 0, (size_t)d * sizeof(double));
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < d; j++) a->shift[j] += x[i * ld + j];
+    for (int64_t j = 0; j < d; j++) a->shift[j] /= (double)(rows > 0 ? rows : 1);
+}
+
+void dcx__covacc_shift_block(const dcx__covacc *a, double *x, int64_t rows, int64_t ld, double *sum)
+{
+    int64_t d = a->d;
     for (int64_t i = 0; i < rows; i++) {
         double *row = x + i * ld;
         for (int64_t j = 0; j < d; j++) {
             row[j] -= a->shift[j];
-            a->sum[j] += row[j];
+            sum[j] += row[j];
         }
     }
-    dcx_status st = dcx__dsyrk_t(d, rows, 1.0, x, ld, 1.0, a->s, d);
+}
+
+dcx_status dcx__covacc_syrk(dcx__covacc *a, const double *x, int64_t rows, int64_t ld)
+{
+    dcx_status st = dcx__dsyrk_t(a->d, rows, 1.0, x, ld, 1.0, a->s, a->d);
     if (st == DCX_OK) a->n += rows;
     return st;
+}
+
+dcx_status dcx__covacc_add(dcx__covacc *a, double *x, int64_t rows, int64_t ld)
+{
+    if (rows <= 0) return DCX_OK;
+    if (a->n == 0) dcx__covacc_set_shift(a, x, rows, ld); /* the first block's means */
+    dcx__covacc_shift_block(a, x, rows, ld, a->sum);
+    return dcx__covacc_syrk(a, x, rows, ld);
 }
 
 void dcx__covacc_finish(dcx__covacc *a, double *mean)
@@ -116,12 +133,38 @@ fail:
     return st;
 }
 
+/* The read of one block and its shift, run in a helper thread while the
+ * caller's dsyrk works on the previous block; the block's column sums go to
+ * its own buffer. The library's error message is thread-local: the helper
+ * copies it for the caller. */
+typedef struct {
+    dcx_source *src;
+    const dcx__covacc *acc;
+    int64_t rows;
+    double *buf;
+    double *sum; /* (d) zeroed by the caller */
+    int64_t got;
+    dcx_status st;
+    char msg[512];
+} block_read;
+
+static void *read_block(void *arg)
+{
+    block_read *b = arg;
+    b->st = dcx_source_read(b->src, b->rows, b->buf, &b->got);
+    if (b->st != DCX_OK)
+        snprintf(b->msg, sizeof b->msg, "%s", dcx_last_error());
+    else
+        dcx__covacc_shift_block(b->acc, b->buf, b->got, b->acc->d, b->sum);
+    return NULL;
+}
+
 dcx_status dcx_covariance(dcx_source *src, int64_t block_rows, dcx_progress_fn progress, void *progress_ctx,
                           dcx_matrix **cov, dcx_matrix **mean, int64_t *n_out)
 {
     dcx_status st = DCX_OK;
     dcx_matrix *c = NULL, *m = NULL;
-    double *buf = NULL;
+    double *buf[2] = {NULL, NULL}, *bsum = NULL;
     dcx__covacc acc = {0};
     int64_t d = dcx_source_cols(src), total = dcx_source_rows(src), bufn;
     *cov = NULL;
@@ -133,13 +176,32 @@ dcx_status dcx_covariance(dcx_source *src, int64_t block_rows, dcx_progress_fn p
         DCX_FAIL(DCX_ERR_ARG, "covariance: block of %lld rows is too large", (long long)block_rows);
     DCX_TRY(dcx_matrix_create(d, d, DCX_F64, &c));
     DCX_TRY(dcx__covacc_init(&acc, d, c->data));
-    DCX_ALLOC(buf, bufn);
-    for (;;) {
-        int64_t got;
-        DCX_TRY(dcx_source_read(src, block_rows, buf, &got));
-        if (got == 0) break;
-        DCX_TRY(dcx__covacc_add(&acc, buf, got, d));
+    DCX_ALLOC(buf[0], bufn);
+    DCX_ALLOC(bsum, d > 0 ? d : 1);
+    int prefetch = total > block_rows;
+    if (prefetch) DCX_ALLOC(buf[1], bufn);
+    int64_t got;
+    DCX_TRY(dcx_source_read(src, block_rows, buf[0], &got));
+    if (got > 0) {
+        dcx__covacc_set_shift(&acc, buf[0], got, d); /* the first block's means */
+        dcx__covacc_shift_block(&acc, buf[0], got, d, acc.sum);
+    }
+    for (int cur = 0; got > 0; cur ^= 1) {
+        memset(bsum, 0, (size_t)d * sizeof *bsum);
+        block_read next = {src, &acc, block_rows, buf[cur ^ 1], bsum, 0, DCX_OK, ""};
+        pthread_t th;
+        int threaded = prefetch && pthread_create(&th, NULL, read_block, &next) == 0;
+        dcx_status add = dcx__covacc_syrk(&acc, buf[cur], got, d);
+        if (threaded)
+            pthread_join(th, NULL);
+        else if (prefetch)
+            read_block(&next);
+        /* else: a single block, the source is used up (next.got = 0) */
+        DCX_TRY(add);
+        if (next.st != DCX_OK) DCX_FAIL(next.st, "%s", next.msg);
+        for (int64_t j = 0; j < d; j++) acc.sum[j] += bsum[j];
         if (progress) progress(progress_ctx, "covariance", acc.n, total);
+        got = next.got;
     }
     if (acc.n < 2)
         DCX_FAIL(DCX_ERR_DEGENERATE, "%s: %lld sample%s: a covariance needs at least 2", dcx_source_name(src),
@@ -147,13 +209,17 @@ dcx_status dcx_covariance(dcx_source *src, int64_t block_rows, dcx_progress_fn p
     if (mean) DCX_TRY(dcx_matrix_create(1, d, DCX_F64, &m));
     dcx__covacc_finish(&acc, m ? m->data : NULL);
     if (n_out) *n_out = acc.n;
-    free(buf);
+    free(buf[0]);
+    free(buf[1]);
+    free(bsum);
     dcx__covacc_free(&acc);
     *cov = c;
     if (mean) *mean = m;
     return DCX_OK;
 fail:
-    free(buf);
+    free(buf[0]);
+    free(buf[1]);
+    free(bsum);
     dcx__covacc_free(&acc);
     dcx_matrix_free(c);
     dcx_matrix_free(m);

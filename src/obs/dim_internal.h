@@ -27,6 +27,12 @@ dcx_status dcx__covacc_init(dcx__covacc *a, int64_t d, double *s_buf);
 void dcx__covacc_reset(dcx__covacc *a);
 /* Add `rows` rows of x (rows, ld) — x is modified (shifted in place). */
 dcx_status dcx__covacc_add(dcx__covacc *a, double *x, int64_t rows, int64_t ld);
+/* The pieces of covacc_add, for callers that overlap them: the shift from
+ * a block (column means), shifting a block in place while adding its column
+ * sums to sum (d), and S += xᵀx with n += rows. */
+void dcx__covacc_set_shift(dcx__covacc *a, const double *x, int64_t rows, int64_t ld);
+void dcx__covacc_shift_block(const dcx__covacc *a, double *x, int64_t rows, int64_t ld, double *sum);
+dcx_status dcx__covacc_syrk(dcx__covacc *a, const double *x, int64_t rows, int64_t ld);
 /* Turn S in place into the full symmetric covariance (needs n >= 2); mean
  * (d, may be NULL) receives the column means. Afterwards only reset/free. */
 void dcx__covacc_finish(dcx__covacc *a, double *mean);

@@ -13,8 +13,15 @@
  * anchors would exceed the budget `local_work`, the rung uses the first
  * M' = max(local_min_anchors, ⌊budget / cost⌋) anchors of the seeded list;
  * the count used is reported. At k = N every anchor's neighbourhood is the
- * whole data set, so the value is computed once. */
+ * whole data set, so the value is computed once.
+ *
+ * Threads: the anchors of a rung are independent problems, shared among the
+ * library's threads (dcx_get_threads) with single-threaded BLAS inside each;
+ * this beats threading each small BLAS call. Every anchor's value lands in
+ * its own slot, so the results do not depend on the thread count. */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "dim_internal.h"
@@ -122,6 +129,71 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The anchors i ≡ tid (mod nthreads) of one rung. */
+typedef struct {
+    const dcx_matrix *x;
+    const int64_t *nb, *off;
+    int64_t k, count;
+    double *vals; /* (count) */
+    char *zero;   /* (count) */
+    atomic_llong *done;
+    int tid, nthreads;
+    const dcx_dim_params *p; /* progress: only from the calling thread (tid 0) */
+    int64_t done0, total;
+    dcx_status st;
+    char msg[512];
+} rung_job;
+
+static void *rung_worker(void *arg)
+{
+    rung_job *j = arg;
+    for (int64_t i = j->tid; i < j->count; i += j->nthreads) {
+        int zero;
+        j->st = subset_deff(j->x, j->nb + j->off[i], j->k, &j->vals[i], &zero);
+        if (j->st != DCX_OK) {
+            snprintf(j->msg, sizeof j->msg, "%s", dcx_last_error());
+            break;
+        }
+        j->zero[i] = (char)zero;
+        long long d = atomic_fetch_add(j->done, 1) + 1;
+        if (j->tid == 0 && j->p->progress)
+            j->p->progress(j->p->progress_ctx, "local dimension", j->done0 + d, j->total);
+    }
+    return NULL;
+}
+
+/* Run one rung over `count` anchors with up to `threads` threads. */
+static dcx_status run_rung(const dcx_matrix *x, const int64_t *nb, const int64_t *off, int64_t k, int64_t count,
+                           double *vals, char *zero, int threads, const dcx_dim_params *p, int64_t done0,
+                           int64_t total)
+{
+    dcx_status st = DCX_OK;
+    rung_job jobs[64];
+    pthread_t th[64];
+    int started[64] = {0};
+    atomic_llong done = 0;
+    int blas_before = threads; /* the caller's dcx_get_threads(), read before we change it */
+    if (threads > 64) threads = 64;
+    if (threads > count) threads = (int)count;
+    if (threads < 1) threads = 1;
+    for (int t = 0; t < threads; t++)
+        jobs[t] = (rung_job){x, nb, off, k, count, vals, zero, &done, t, threads, p, done0, total, DCX_OK, ""};
+    if (threads > 1) dcx__blas_threads(1);
+    for (int t = 1; t < threads; t++) started[t] = pthread_create(&th[t], NULL, rung_worker, &jobs[t]) == 0;
+    rung_worker(&jobs[0]);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            rung_worker(&jobs[t]); /* could not start a thread: do its share here */
+    }
+    if (threads > 1) dcx__blas_threads(blas_before);
+    for (int t = 0; t < threads; t++)
+        if (jobs[t].st != DCX_OK) DCX_FAIL(jobs[t].st, "%s", jobs[t].msg);
+fail:
+    return st;
+}
+
 /* mean, median, std (n−1) of the finite v[0..n) (v is sorted in place). */
 static void summarize(double *v, int64_t n, dcx_dim_local *o)
 {
@@ -146,15 +218,20 @@ static dcx_status neighbours(const dcx_matrix *x, const int64_t *anc, int64_t na
     int64_t rb = n < ROW_BLOCK ? n : ROW_BLOCK;
     double *ab = NULL, *an = NULL, *xb = NULL, *xn = NULL, *g = NULL, *dist = NULL;
     pair *pr = NULL;
-    DCX_ALLOC(ab, (int64_t)ANCHOR_BLOCK * d);
-    DCX_ALLOC(an, ANCHOR_BLOCK);
+    /* anchors per block: 32, fewer when N is so large that the block's
+     * distance rows (mb x N doubles) would pass 32 MiB */
+    int64_t mbmax = ((int64_t)4 << 20) / n;
+    if (mbmax > ANCHOR_BLOCK) mbmax = ANCHOR_BLOCK;
+    if (mbmax < 1) mbmax = 1;
+    DCX_ALLOC(ab, mbmax * d);
+    DCX_ALLOC(an, mbmax);
     DCX_ALLOC(xb, rb * d);
     DCX_ALLOC(xn, rb);
-    DCX_ALLOC(g, (int64_t)ANCHOR_BLOCK * rb);
-    DCX_ALLOC(dist, (int64_t)ANCHOR_BLOCK * n);
+    DCX_ALLOC(g, mbmax * rb);
+    DCX_ALLOC(dist, mbmax * n);
     DCX_ALLOC(pr, n);
-    for (int64_t a0 = 0; a0 < na; a0 += ANCHOR_BLOCK) {
-        int64_t mb = na - a0 < ANCHOR_BLOCK ? na - a0 : ANCHOR_BLOCK;
+    for (int64_t a0 = 0; a0 < na; a0 += mbmax) {
+        int64_t mb = na - a0 < mbmax ? na - a0 : mbmax;
         for (int64_t a = 0; a < mb; a++) {
             double *row = ab + a * d, s = 0;
             dcx_matrix_row_f64(x, anc[a0 + a], row);
@@ -208,6 +285,7 @@ dcx_status dcx_dim_local_ladder(const dcx_matrix *x, const int64_t *ks, int nk, 
     dcx_dim_params def;
     int64_t *perm = NULL, *used = NULL, *len = NULL, *off = NULL, *nb = NULL;
     double *vals = NULL;
+    char *zero = NULL;
     if (!p) {
         dcx_dim_params_default(&def);
         p = &def;
@@ -271,6 +349,7 @@ dcx_status dcx_dim_local_ladder(const dcx_matrix *x, const int64_t *ks, int nk, 
     }
 
     DCX_ALLOC(vals, m);
+    DCX_ALLOC(zero, m);
     int64_t done = 0;
     for (int j = 0; j < nk; j++) {
         dcx_dim_local *o = &out[j];
@@ -292,15 +371,13 @@ dcx_status dcx_dim_local_ladder(const dcx_matrix *x, const int64_t *ks, int nk, 
             if (p->progress) p->progress(p->progress_ctx, "local dimension", ++done, total_work);
             continue;
         }
+        DCX_TRY(run_rung(x, nb, off, k, used[j], vals, zero, dcx_get_threads(), p, done, total_work));
+        done += used[j];
         for (int64_t i = 0; i < used[j]; i++) {
-            double v;
-            int zero;
-            DCX_TRY(subset_deff(x, nb + off[i], k, &v, &zero));
-            if (zero)
+            if (zero[i])
                 o->skipped++;
             else
-                vals[cnt++] = v;
-            if (p->progress) p->progress(p->progress_ctx, "local dimension", ++done, total_work);
+                vals[cnt++] = vals[i]; /* compact, in anchor order (cnt <= i) */
         }
         o->anchors = cnt;
         summarize(vals, cnt, o);
@@ -312,5 +389,6 @@ fail:
     free(off);
     free(nb);
     free(vals);
+    free(zero);
     return st;
 }

@@ -47,7 +47,7 @@ static void dim_usage(FILE *f)
         "  --spectrum           also print (and put in the JSON) the eigenvalues\n"
         "  --array NAME         the array of an .npz file (default: its only array)\n"
         "  --seed S             seed of the anchor choice (default 0)\n"
-        "  --threads T          BLAS threads (default: all cores)\n"
+        "  --threads T          threads for BLAS and the local ladder (default: all cores)\n"
         "  --json OUT           also write the results as JSON to OUT ('-' = stdout):\n"
         "                       n, d, mode, route, deff, entropy, pr, n90, n99, rank,\n"
         "                       total_variance, alpha {value, stderr, r2, lo, hi},\n"
