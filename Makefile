@@ -1,7 +1,7 @@
 # deepcx — top-level driver over CMake. See README.md.
 #   make          build into build/ (CLI at build/deepcx)
 #   make check    install missing Debian packages, build, run every test
-#                 (normal build incl. slow tests, ASan+UBSan build, fuzzers)
+#                 (fuzzers, ASan+UBSan build, then the normal build incl. slow tests)
 #   make quick    build and run the fast tests only (no slow label, no sanitizers)
 #   make demo     install missing packages, build, run the main job
 #   make valgrind run the fast tests under valgrind
@@ -25,9 +25,9 @@ quick: build
 	cd build && ctest --output-on-failure -LE slow -j$(JOBS)
 
 check: bootstrap build
-	cd build && ctest --output-on-failure -j$(JOBS)
-	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory check-asan
+	cd build && ctest --output-on-failure -j$(JOBS)
 
 check-asan:
 	@$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDEEPCX_SANITIZE=ON -DCMAKE_C_FLAGS="-O1 -g" >/dev/null
@@ -40,7 +40,7 @@ fuzz:
 	@bash scripts/run-fuzzers build-fuzz/fuzz tests/fuzz/corpus $(FUZZ_SECONDS)
 
 valgrind: build
-	cd build && ctest --output-on-failure -LE slow -T memcheck
+	@bash scripts/valgrind build
 
 demo: bootstrap build
 	@bash scripts/demo
