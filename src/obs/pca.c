@@ -2,32 +2,116 @@
  * centre the columns, eigen-decompose the scatter matrix XᵀX (double, dsyrk +
  * dsyevd) and project on the top r principal components, where
  *     r = min(d, rmax, smallest r with Σ_{i<=r} λ_i >= keep · Σ λ_i).
- * Eigenvalues are sorted in decreasing order; round-off negatives count as 0. */
+ * Eigenvalues are sorted in decreasing order; round-off negatives count as 0.
+ *
+ * X is read in blocks of rows, converted to double and centred on the fly
+ * (three passes: mean, scatter, projection), so that an N x d float32 input
+ * is never copied whole into double. The scatter is the sum of two partial
+ * scatters over the two halves of the rows and the projection goes by blocks
+ * of rows, each a task of the pool (par.c) with single-threaded BLAS, and
+ * dsyevd runs single-threaded: the result is the same for any thread
+ * count. */
 #include <math.h>
 #include <string.h>
 
 #include "obs_internal.h"
 
-dcx_status dcx__pca_reduce(double *x, int64_t n, int64_t d, int64_t rmax, double keep, double **z,
+/* Rows i0.. of x as centred doubles into blk (b, d). */
+static void load_centred(const dcx_matrix *x, int64_t i0, int64_t b, const double *mean, double *blk)
+{
+    const int64_t d = x->cols;
+    dcx__load_rows_f64(x, i0, b, blk);
+    for (int64_t i = 0; i < b; i++)
+        for (int64_t j = 0; j < d; j++) blk[i * d + j] -= mean[j];
+}
+
+typedef struct pca_job {
+    const dcx_matrix *x;
+    const double *mean;
+    int64_t bs;        /* rows per block */
+    double *c[2];      /* (d, d) partial scatters of the two halves */
+    const double *v;   /* (d, r) components */
+    int64_t r;
+    double *z;         /* (n, r) */
+} pca_job;
+
+/* Scatter of the rows of half t, block by block, into c[t] (upper). */
+static dcx_status scatter_task(void *ctx, int64_t t)
+{
+    dcx_status st = DCX_OK;
+    pca_job *jb = ctx;
+    const int64_t n = jb->x->rows, d = jb->x->cols, lo = t * (n / 2), hi = t ? n : n / 2;
+    double *blk = NULL;
+    DCX_ALLOC(blk, jb->bs * d);
+    for (int64_t i0 = lo; i0 < hi; i0 += jb->bs) {
+        int64_t b = hi - i0 < jb->bs ? hi - i0 : jb->bs;
+        load_centred(jb->x, i0, b, jb->mean, blk);
+        DCX_TRY(dcx__dsyrk_t(d, b, 1.0, blk, d, i0 > lo ? 1.0 : 0.0, jb->c[t], d));
+    }
+fail:
+    free(blk);
+    return st;
+}
+
+/* Scores of the rows of block t. */
+static dcx_status project_task(void *ctx, int64_t t)
+{
+    dcx_status st = DCX_OK;
+    pca_job *jb = ctx;
+    const int64_t n = jb->x->rows, d = jb->x->cols, i0 = t * jb->bs;
+    const int64_t b = n - i0 < jb->bs ? n - i0 : jb->bs;
+    double *blk = NULL;
+    DCX_ALLOC(blk, b * d);
+    load_centred(jb->x, i0, b, jb->mean, blk);
+    DCX_TRY(dcx__dgemm(0, 0, b, jb->r, d, 1.0, blk, d, jb->v, jb->r, 0.0, jb->z + i0 * jb->r, jb->r));
+fail:
+    free(blk);
+    return st;
+}
+
+dcx_status dcx__pca_reduce(const dcx_matrix *x, const char *what, int64_t rmax, double keep, double **z,
                            int64_t *r_out, double *var_kept)
 {
     dcx_status st = DCX_OK;
-    double *mean = NULL, *c = NULL, *w = NULL, *v = NULL, *zz = NULL;
+    double *mean = NULL, *blk = NULL, *c = NULL, *c1 = NULL, *w = NULL, *v = NULL, *zz = NULL;
     *z = NULL;
+    const int64_t n = x->rows, d = x->cols;
+    const int threads = dcx_get_threads();
     if (n < 2 || d < 1) DCX_FAIL(DCX_ERR_DEGENERATE, "PCA needs at least 2 samples and 1 column");
+    /* about 8 MB of rows per block, at least 64 rows (the dsyrk depth) */
+    int64_t bs = ((int64_t)1 << 20) / d;
+    if (bs < 64) bs = 64;
+    if (bs > n) bs = n;
     DCX_ALLOC(mean, d);
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) mean[j] += x[i * d + j];
+    DCX_ALLOC(blk, bs * d);
+    for (int64_t i0 = 0; i0 < n; i0 += bs) {
+        int64_t b = n - i0 < bs ? n - i0 : bs;
+        dcx__load_rows_f64(x, i0, b, blk);
+        DCX_TRY(dcx__check_finite_rows(blk, i0, b, d, what));
+        for (int64_t i = 0; i < b; i++)
+            for (int64_t j = 0; j < d; j++) mean[j] += blk[i * d + j];
+    }
     for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) x[i * d + j] -= mean[j];
+    free(blk);
+    blk = NULL;
     DCX_ALLOC(c, d * d);
+    DCX_ALLOC(c1, d * d);
     DCX_ALLOC(w, d);
-    DCX_TRY(dcx__dsyrk_t(d, n, 1.0, x, d, 0.0, c, d));
-    DCX_TRY(dcx__dsyevd(1, d, c, d, w)); /* ascending; c holds the eigenvectors as columns */
+    pca_job jb = {x, mean, bs, {c, c1}, NULL, 0, NULL};
+    DCX_TRY(dcx__parallel_tasks(2, threads, scatter_task, &jb, NULL, NULL));
+    for (int64_t i = 0; i < d; i++)
+        for (int64_t j = i; j < d; j++) c[i * d + j] += c1[i * d + j];
+    free(c1);
+    c1 = NULL;
+    {
+        int old = dcx__blas_set_threads_raw(1);
+        st = dcx__dsyevd(1, d, c, d, w); /* ascending; c holds the eigenvectors as columns */
+        dcx__blas_set_threads_raw(old);
+        if (st != DCX_OK) goto fail;
+    }
     double total = 0;
     for (int64_t j = 0; j < d; j++) total += w[j] > 0 ? w[j] : 0;
-    if (!(total > 0)) DCX_FAIL(DCX_ERR_DEGENERATE, "X has zero variance: every input sample is the same");
+    if (!(total > 0)) DCX_FAIL(DCX_ERR_DEGENERATE, "%s has zero variance: every input sample is the same", what);
     int64_t r = 0;
     double acc = 0;
     while (r < d) {
@@ -42,15 +126,22 @@ dcx_status dcx__pca_reduce(double *x, int64_t n, int64_t d, int64_t rmax, double
     DCX_ALLOC(v, d * r);
     for (int64_t i = 0; i < d; i++)
         for (int64_t t = 0; t < r; t++) v[i * r + t] = c[i * d + (d - 1 - t)];
+    free(c);
+    c = NULL;
     DCX_ALLOC(zz, n * r);
-    DCX_TRY(dcx__dgemm(0, 0, n, r, d, 1.0, x, d, v, r, 0.0, zz, r));
+    jb.v = v;
+    jb.r = r;
+    jb.z = zz;
+    DCX_TRY(dcx__parallel_tasks((n + bs - 1) / bs, threads, project_task, &jb, NULL, NULL));
     *z = zz;
     zz = NULL;
     *r_out = r;
     *var_kept = acc / total;
 fail:
     free(mean);
+    free(blk);
     free(c);
+    free(c1);
     free(w);
     free(v);
     free(zz);
