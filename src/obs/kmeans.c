@@ -118,18 +118,25 @@ static dcx_status assign_points(km_ws *ws, const double *c, const int64_t *idx, 
             xb = ws->gx;
             xsqb = ws->gsq;
         }
-        DCX_TRY(block_dist(ws, xb, xsqb, b, c, ws->csq, k, ws->prod));
+        /* −2 x·c by BLAS; the norms and the clamp at 0 are added in the
+         * scan for the two nearest (the values of block_dist, one pass) */
+        DCX_TRY(dcx__dgemm(0, 1, b, k, d, -2.0, xb, d, c, d, 0.0, ws->prod, k));
+        const double *csq = ws->csq;
         for (int64_t i = 0; i < b; i++) {
             const double *row = ws->prod + i * k;
+            const double xs = xsqb[i];
             int64_t best = 0;
-            double d1 = row[0], d2 = INFINITY;
+            double d1 = row[0] + xs + csq[0], d2 = INFINITY;
+            d1 = d1 > 0 ? d1 : 0;
             for (int64_t j = 1; j < k; j++) {
-                if (row[j] < d1) {
+                double v = row[j] + xs + csq[j];
+                v = v > 0 ? v : 0;
+                if (v < d1) {
                     d2 = d1;
-                    d1 = row[j];
+                    d1 = v;
                     best = j;
-                } else if (row[j] < d2) {
-                    d2 = row[j];
+                } else if (v < d2) {
+                    d2 = v;
                 }
             }
             int64_t pt = idx ? idx[i0 + i] : i0 + i;
