@@ -287,6 +287,69 @@ static void test_multi_equals_separate_calls(void **state)
     dcx_matrix_free(y3);
 }
 
+/* Wide X (N < d_x) goes through the N x N Gram matrix. The same data padded
+ * with zero columns up to d_x > N must give the answer of the narrow X
+ * (scatter route): same rank, same kept variance, same partitions, η equal
+ * to rounding. And a wide X of high rank keeps rmax components. */
+static void test_wide_x_gram_route(void **state)
+{
+    (void)state;
+    const int64_t n = 700, da = 6, dw = 900;
+    dcx_matrix *xa = mat(n, da), *xw = mat(n, dw), *y = mat(n, 2), *xr = NULL;
+    dcx_rng r;
+    dcx_rng_seed(&r, 11);
+    for (int64_t i = 0; i < n; i++) {
+        double a[6];
+        for (int j = 0; j < 6; j++) {
+            a[j] = dcx_rng_normal(&r) * (1.0 + 0.5 * j);
+            dcx_matrix_set(xa, i, j, a[j]);
+            dcx_matrix_set(xw, i, 3 * j + 1, a[j]); /* spread among zero columns */
+        }
+        dcx_matrix_set(y, i, 0, fabs(a[0]) + 0.3 * a[1] * a[2]);
+        dcx_matrix_set(y, i, 1, fmax(a[3] - 0.2, 0.0) - a[4]);
+    }
+    dcx_complexity_params p;
+    dcx_complexity_params_default(&p);
+    p.seed = 5;
+    dcx_complexity_result *narrow, *wide;
+    ASSERT_OK(dcx_complexity(xa, y, &p, &narrow));
+    ASSERT_OK(dcx_complexity(xw, y, &p, &wide));
+    assert_int_equal(wide->r, narrow->r);
+    assert_int_equal(wide->dx, dw);
+    ASSERT_NEAR(wide->var_kept, narrow->var_kept, 1e-12);
+    double worst = 0;
+    assert_int_equal(wide->n_ladder, narrow->n_ladder);
+    for (int i = 0; i < wide->n_ladder; i++) {
+        assert_true(fabs(wide->ladder[i].entropy - narrow->ladder[i].entropy) < 1e-12); /* same cells */
+        worst = fmax(worst, fabs(wide->ladder[i].eta - narrow->ladder[i].eta));
+        ASSERT_NEAR(wide->ladder[i].inertia, narrow->ladder[i].inertia, 1e-9 * (1 + narrow->ladder[i].inertia));
+    }
+    print_message("Gram route (700 x 900) vs scatter route (700 x 6): largest eta difference %.3g (tolerance 1e-9)\n",
+                  worst);
+    assert_true(worst <= 1e-9);
+    dcx_complexity_free(narrow);
+    dcx_complexity_free(wide);
+    /* full-rank wide X: rank capped at rmax = 64, and the kept variance of
+     * 64 of 299 equal-ish random directions is well below 1 */
+    ASSERT_OK(dcx_matrix_create(300, 500, DCX_F32, &xr));
+    for (int64_t i = 0; i < 300; i++)
+        for (int64_t j = 0; j < 500; j++) dcx_matrix_set(xr, i, j, dcx_rng_normal(&r));
+    dcx_matrix *yv = NULL;
+    ASSERT_OK(dcx_matrix_view(y->data, 300, 2, 2, DCX_F64, &yv));
+    p.rmax = 64;
+    p.kmax = 1; /* K = 1 only: 300 samples cannot support K = 2 with r = 64 */
+    ASSERT_OK(dcx_complexity(xr, yv, &p, &wide));
+    assert_int_equal(wide->r, 64);
+    assert_true(wide->var_kept > 0.3 && wide->var_kept < 0.6);
+    assert_true(wide->eta1 > 0.5); /* y does not depend on these random inputs */
+    dcx_complexity_free(wide);
+    dcx_matrix_free(yv);
+    dcx_matrix_free(xr);
+    dcx_matrix_free(xa);
+    dcx_matrix_free(xw);
+    dcx_matrix_free(y);
+}
+
 static void test_bad_inputs(void **state)
 {
     (void)state;
@@ -349,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_relu_layer_against_numpy),
         cmocka_unit_test(test_reproducible_and_thread_independent),
         cmocka_unit_test(test_multi_equals_separate_calls),
+        cmocka_unit_test(test_wide_x_gram_route),
         cmocka_unit_test(test_bad_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

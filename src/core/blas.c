@@ -165,3 +165,20 @@ dcx_status dcx__dposv_cm(int64_t n, int64_t nrhs, double *a, int64_t lda, double
                              (int)info);
     return DCX_OK;
 }
+
+dcx_status dcx__dsyevr_top(int64_t n, double *a, int64_t lda, int64_t m, double *w, double *z)
+{
+    CHECK_DIMS(n, lda, m);
+    if (m < 1 || m > n) return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dsyevr wants %lld of %lld", (long long)m,
+                                             (long long)n);
+    lapack_int found = 0, *isuppz = calloc((size_t)(2 * m), sizeof *isuppz);
+    if (!isuppz) return dcx_set_error(DCX_ERR_NOMEM, "out of memory (dsyevr)");
+    lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'L', (lapack_int)n, a, (lapack_int)lda, 0.0, 0.0,
+                                     (lapack_int)(n - m + 1), (lapack_int)n, 0.0, &found, w, z, (lapack_int)n,
+                                     isuppz);
+    free(isuppz);
+    if (info < 0) return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dsyevr argument %d", (int)-info);
+    if (info > 0 || found != m)
+        return dcx_set_error(DCX_ERR_NUMERIC, "eigen-decomposition did not converge (dsyevr info %d)", (int)info);
+    return DCX_OK;
+}

@@ -10,7 +10,17 @@
  * scatters over the two halves of the rows and the projection goes by blocks
  * of rows, each a task of the pool (par.c) with single-threaded BLAS, and
  * dsyevd runs single-threaded: the result is the same for any thread
- * count. */
+ * count.
+ *
+ * Wide X (N < d, e.g. convolutional activations): the d x d scatter would
+ * cost O(N d²) time, d² memory and an O(d³) eigen-decomposition. Instead the
+ * N x N Gram matrix G = X_c X_cᵀ (same non-zero eigenvalues) is formed in
+ * O(N² d) time and N² memory, by blocks of rows (each block pair a task), and
+ * only its top min(rmax, N) eigenpairs are computed (dsyevr). With
+ * X_c = U S Vᵀ the principal scores are X_c V = U S: component t of sample i
+ * is sqrt(λ_t) u_ti, without ever forming V. The total variance is
+ * trace(G). Distances between the scores are those of the scatter route;
+ * the components' signs and the rounding differ. */
 #include <math.h>
 #include <string.h>
 
@@ -69,6 +79,89 @@ fail:
     return st;
 }
 
+/* Gram route: block pair t = (I, J), I <= J, of G = X_c X_cᵀ (upper). */
+static dcx_status gram_task(void *ctx, int64_t t)
+{
+    dcx_status st = DCX_OK;
+    pca_job *jb = ctx;
+    const int64_t n = jb->x->rows, d = jb->x->cols, bs = jb->bs, nb = (n + bs - 1) / bs;
+    double *bi = NULL, *bj = NULL;
+    int64_t I = 0, J;
+    while (t >= nb - I) { /* pairs are numbered row by row of the upper block triangle */
+        t -= nb - I;
+        I++;
+    }
+    J = I + t;
+    const int64_t i0 = I * bs, j0 = J * bs;
+    const int64_t mi = n - i0 < bs ? n - i0 : bs, mj = n - j0 < bs ? n - j0 : bs;
+    double *g = jb->c[0];
+    DCX_ALLOC(bi, mi * d);
+    load_centred(jb->x, i0, mi, jb->mean, bi);
+    if (I == J) {
+        DCX_TRY(dcx__dsyrk_n(mi, d, 1.0, bi, d, 0.0, g + i0 * n + i0, n));
+    } else {
+        DCX_ALLOC(bj, mj * d);
+        load_centred(jb->x, j0, mj, jb->mean, bj);
+        DCX_TRY(dcx__dgemm(0, 1, mi, mj, d, 1.0, bi, d, bj, d, 0.0, g + i0 * n + j0, n));
+    }
+fail:
+    free(bi);
+    free(bj);
+    return st;
+}
+
+static dcx_status pca_gram(const dcx_matrix *x, const char *what, const double *mean, int64_t rmax, double keep,
+                           double **z, int64_t *r_out, double *var_kept)
+{
+    dcx_status st = DCX_OK;
+    const int64_t n = x->rows;
+    double *g = NULL, *w = NULL, *u = NULL, *zz = NULL;
+    int64_t bs = 256 < n ? 256 : n, nb = (n + bs - 1) / bs;
+    int64_t cnt;
+    if (!dcx__mul_ok(n, n, &cnt)) DCX_FAIL(DCX_ERR_ARG, "%s: too many samples for the Gram matrix", what);
+    DCX_ALLOC(g, cnt);
+    pca_job jb = {x, mean, bs, {g, NULL}, NULL, 0, NULL};
+    DCX_TRY(dcx__parallel_tasks(nb * (nb + 1) / 2, dcx_get_threads(), gram_task, &jb, NULL, NULL));
+    double total = 0;
+    for (int64_t i = 0; i < n; i++) total += g[i * n + i];
+    if (!(total > 0)) DCX_FAIL(DCX_ERR_DEGENERATE, "%s has zero variance: every input sample is the same", what);
+    const int64_t m = rmax < n ? rmax : n;
+    DCX_ALLOC(w, n); /* dsyevr's workspace for the eigenvalues is n long */
+    DCX_ALLOC(u, m * n);
+    {
+        int old = dcx__blas_set_threads_raw(1);
+        st = dcx__dsyevr_top(n, g, n, m, w, u); /* ascending: the largest is w[m-1] */
+        dcx__blas_set_threads_raw(old);
+        if (st != DCX_OK) goto fail;
+    }
+    free(g);
+    g = NULL;
+    int64_t r = 0;
+    double acc = 0;
+    while (r < m) {
+        double l = w[m - 1 - r];
+        acc += l > 0 ? l : 0;
+        r++;
+        if (acc >= keep * total) break;
+    }
+    DCX_ALLOC(zz, n * r);
+    for (int64_t t = 0; t < r; t++) {
+        double l = w[m - 1 - t], s = l > 0 ? sqrt(l) : 0;
+        const double *ut = u + (m - 1 - t) * n;
+        for (int64_t i = 0; i < n; i++) zz[i * r + t] = s * ut[i];
+    }
+    *z = zz;
+    zz = NULL;
+    *r_out = r;
+    *var_kept = acc / total;
+fail:
+    free(g);
+    free(w);
+    free(u);
+    free(zz);
+    return st;
+}
+
 dcx_status dcx__pca_reduce(const dcx_matrix *x, const char *what, int64_t rmax, double keep, double **z,
                            int64_t *r_out, double *var_kept)
 {
@@ -94,6 +187,10 @@ dcx_status dcx__pca_reduce(const dcx_matrix *x, const char *what, int64_t rmax, 
     for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
     free(blk);
     blk = NULL;
+    if (n < d) {
+        DCX_TRY(pca_gram(x, what, mean, rmax, keep, z, r_out, var_kept));
+        goto fail; /* done: free the mean */
+    }
     DCX_ALLOC(c, d * d);
     DCX_ALLOC(c1, d * d);
     DCX_ALLOC(w, d);
