@@ -23,7 +23,11 @@
  *      Xc is the cell's training part of reduced X centred within itself (the
  *      intercept is not penalised); predict the other fold. A training part
  *      with fewer than r + 2 samples predicts its own mean of y (the global
- *      mean of y when empty). */
+ *      mean of y when empty).
+ * The work runs as independent tasks on dcx_get_threads() threads with
+ * single-threaded BLAS inside: the same seed gives identical results for any
+ * thread count. A wide X (N < d_x) is reduced through the N x N Gram matrix
+ * instead of the d_x x d_x scatter (docs/observables.md §2, "Cost"). */
 #ifndef DEEPCX_COMPLEXITY_H
 #define DEEPCX_COMPLEXITY_H
 
