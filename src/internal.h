@@ -74,6 +74,20 @@ dcx_status dcx__dsyevd(int vectors, int64_t n, double *a, int64_t lda, double *w
  * in place by Cholesky; DCX_ERR_DEGENERATE if A is not positive definite. */
 dcx_status dcx__dposv(int64_t n, int64_t nrhs, double *a, int64_t lda, double *b, int64_t ldb);
 
+/* The same system with B and the solution stored column by column: b holds
+ * the nrhs right-hand sides as rows of length ldb (B transposed, row-major),
+ * and a's upper triangle (row-major) is read; no transposed copies are made. */
+dcx_status dcx__dposv_cm(int64_t n, int64_t nrhs, double *a, int64_t lda, double *b, int64_t ldb);
+/* Set the number of BLAS threads without touching dcx_get_threads(); returns
+ * the previous BLAS thread count. For the library's own parallel regions
+ * (BLAS runs single-threaded inside them); n < 1 leaves the count alone. */
+int dcx__blas_set_threads_raw(int n);
+
+/* The m largest eigenvalues (ascending, into w[0..m); w must hold n values) and their eigenvectors
+ * of the symmetric (n,n) matrix a (upper triangle read; destroyed), by
+ * dsyevr (MRRR): eigenvector t is z[t*n .. t*n+n) (z (m, n)). */
+dcx_status dcx__dsyevr_top(int64_t n, double *a, int64_t lda, int64_t m, double *w, double *z);
+
 /* Naive references kept for tests of the wrappers. */
 void dcx__ref_dgemm(int transa, int transb, int64_t m, int64_t n, int64_t k, double alpha,
                     const double *a, int64_t lda, const double *b, int64_t ldb, double beta,

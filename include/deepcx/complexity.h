@@ -23,7 +23,11 @@
  *      Xc is the cell's training part of reduced X centred within itself (the
  *      intercept is not penalised); predict the other fold. A training part
  *      with fewer than r + 2 samples predicts its own mean of y (the global
- *      mean of y when empty). */
+ *      mean of y when empty).
+ * The work runs as independent tasks on dcx_get_threads() threads with
+ * single-threaded BLAS inside: the same seed gives identical results for any
+ * thread count. A wide X (N < d_x) is reduced through the N x N Gram matrix
+ * instead of the d_x x d_x scatter (docs/observables.md §2, "Cost"). */
 #ifndef DEEPCX_COMPLEXITY_H
 #define DEEPCX_COMPLEXITY_H
 
@@ -96,6 +100,20 @@ typedef struct dcx_complexity_result {
  * it with dcx_complexity_free. */
 dcx_status dcx_complexity(const dcx_matrix *x, const dcx_matrix *y, const dcx_complexity_params *p,
                           dcx_complexity_result **out);
+
+/* The complexity of several maps x → ys[i] with the same input x (e.g. the
+ * input of a network to each of its layers), in one go: the PCA reduction of
+ * x, the folds and the k-means ladder are computed once, and the X side of
+ * every cell fit is shared; the outputs only add their own fits. out[i]
+ * (ny entries, filled by the call) is the same result as
+ * dcx_complexity(x, ys[i], p) up to rounding (~1e-15). A ys[i] of zero
+ * variance does not fail the call: out[i] is then NULL (η is undefined for
+ * it). The call fails as dcx_complexity does for every other problem (bad
+ * arguments, NaN/Inf in x or any ys[i] (named "Y[i]"), x of zero variance,
+ * too few samples), with every out[i] NULL. The progress callback is called
+ * as by dcx_complexity. The caller owns and frees each out[i]. */
+dcx_status dcx_complexity_multi(const dcx_matrix *x, const dcx_matrix *const *ys, int ny,
+                                const dcx_complexity_params *p, dcx_complexity_result **out);
 
 /* NULL is a harmless no-op. */
 void dcx_complexity_free(dcx_complexity_result *r);

@@ -13,7 +13,10 @@
  *
  * Restart q draws from its own stream dcx_rng_seed_stream(seed, q), so the
  * result does not depend on the order or the threads in which restarts run.
- * Same seed and same thread count give identical results. */
+ * The restarts run in parallel on dcx_get_threads() threads (sequentially
+ * in the calling thread when a trace function is given), each with
+ * single-threaded BLAS: the same seed gives identical results for any thread
+ * count. */
 #ifndef DEEPCX_KMEANS_H
 #define DEEPCX_KMEANS_H
 

@@ -147,3 +147,40 @@ void dcx__ref_dgemm(int transa, int transb, int64_t m, int64_t n, int64_t k, dou
             c[i * ldc + j] = alpha * s + (beta == 0.0 ? 0.0 : beta * c[i * ldc + j]);
         }
 }
+
+int dcx__blas_set_threads_raw(int n)
+{
+    int old = openblas_get_num_threads();
+    if (n >= 1 && n != old) openblas_set_num_threads(n);
+    return old > 0 ? old : 1;
+}
+
+dcx_status dcx__dposv_cm(int64_t n, int64_t nrhs, double *a, int64_t lda, double *b, int64_t ldb)
+{
+    CHECK_DIMS(n, nrhs, lda, ldb);
+    if (n == 0) return DCX_OK;
+    lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'L', (lapack_int)n, (lapack_int)nrhs, a,
+                                    (lapack_int)lda, b, (lapack_int)ldb);
+    if (info < 0) return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dposv argument %d", (int)-info);
+    if (info > 0)
+        return dcx_set_error(DCX_ERR_DEGENERATE, "linear system is not positive definite (minor %d)",
+                             (int)info);
+    return DCX_OK;
+}
+
+dcx_status dcx__dsyevr_top(int64_t n, double *a, int64_t lda, int64_t m, double *w, double *z)
+{
+    CHECK_DIMS(n, lda, m);
+    if (m < 1 || m > n) return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dsyevr wants %lld of %lld", (long long)m,
+                                             (long long)n);
+    lapack_int found = 0, *isuppz = calloc((size_t)(2 * m), sizeof *isuppz);
+    if (!isuppz) return dcx_set_error(DCX_ERR_NOMEM, "out of memory (dsyevr)");
+    lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'L', (lapack_int)n, a, (lapack_int)lda, 0.0, 0.0,
+                                     (lapack_int)(n - m + 1), (lapack_int)n, 0.0, &found, w, z, (lapack_int)n,
+                                     isuppz);
+    free(isuppz);
+    if (info < 0) return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dsyevr argument %d", (int)-info);
+    if (info > 0 || found != m)
+        return dcx_set_error(DCX_ERR_NUMERIC, "eigen-decomposition did not converge (dsyevr info %d)", (int)info);
+    return DCX_OK;
+}

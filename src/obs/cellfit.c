@@ -31,35 +31,54 @@ static void gather(const double *src, int64_t cols, const int64_t *idx, int64_t 
     for (int64_t i = 0; i < m; i++) memcpy(dst + i * cols, src + idx[i] * cols, (size_t)cols * sizeof *dst);
 }
 
-static void col_mean(const double *a, int64_t m, int64_t cols, double *mean)
+/* Column means of the rows idx[0..m) of a (., cols). */
+static void col_mean_idx(const double *a, int64_t cols, const int64_t *idx, int64_t m, double *mean)
 {
     memset(mean, 0, (size_t)cols * sizeof *mean);
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < cols; j++) mean[j] += a[i * cols + j];
+    for (int64_t i = 0; i < m; i++) {
+        const double *ai = a + idx[i] * cols;
+        for (int64_t j = 0; j < cols; j++) mean[j] += ai[j];
+    }
     for (int64_t j = 0; j < cols; j++) mean[j] /= (double)m;
 }
 
-/* Σ_i ‖y_idx[i] − pred‖² for a constant prediction. */
-static double sse_const(const double *y, int64_t dy, const int64_t *idx, int64_t m, const double *pred)
+/* sse[g] += Σ_i Σ_{j in group g} (y_idx[i],j − pred_j − p_ij)², with p the
+ * rows of `pr` (NULL: 0). The order of the sums is fixed: samples, then
+ * columns, each group on its own. */
+static void add_sse(const double *y, int64_t dy, const int64_t *goff, int ng, const int64_t *idx, int64_t m,
+                    const double *pred, const double *pr, double *sse)
 {
-    double s = 0;
     for (int64_t i = 0; i < m; i++) {
         const double *yi = y + idx[i] * dy;
-        for (int64_t j = 0; j < dy; j++) {
-            double t = yi[j] - pred[j];
-            s += t * t;
+        const double *pi = pr ? pr + i * dy : NULL;
+        for (int g = 0; g < ng; g++) {
+            double s = sse[g];
+            if (pi)
+                for (int64_t j = goff[g]; j < goff[g + 1]; j++) {
+                    double t = yi[j] - pred[j] - pi[j];
+                    s += t * t;
+                }
+            else
+                for (int64_t j = goff[g]; j < goff[g + 1]; j++) {
+                    double t = yi[j] - pred[j];
+                    s += t * t;
+                }
+            sse[g] = s;
         }
     }
-    return s;
 }
 
+/* Rows per chunk when the outputs are gathered for the fit and predicted:
+ * the buffers stay small (chunk x dy) however many outputs share the fit. */
+#define CHUNK 1024
+
 dcx_status dcx__cell_fit_sse(const double *z, int64_t n, int64_t r, const double *y, int64_t dy,
-                             const int64_t *cell, int64_t k, const unsigned char *fold,
+                             const int64_t *goff, int ng, const int64_t *cell, int64_t k, const unsigned char *fold,
                              const double *ybar_global, double *sse)
 {
     dcx_status st = DCX_OK;
     int64_t *off = NULL, *idx = NULL, *fill = NULL;
-    double *xt = NULL, *yt = NULL, *xm = NULL, *ym = NULL, *a = NULL, *b = NULL, *pr = NULL;
+    double *xt = NULL, *yc = NULL, *xe = NULL, *xm = NULL, *ym = NULL, *a = NULL, *wt = NULL, *pr = NULL;
     /* Counting sort of the samples by part p = 2·cell + fold. */
     const int64_t parts = 2 * k;
     DCX_ALLOC(off, parts + 1);
@@ -78,14 +97,16 @@ dcx_status dcx__cell_fit_sse(const double *z, int64_t n, int64_t r, const double
         int64_t p = 2 * cell[i] + fold[i];
         idx[off[p] + fill[p]++] = i;
     }
+    const int64_t chunk = maxpart < CHUNK ? maxpart : CHUNK;
     DCX_ALLOC(xt, maxpart * r);
-    DCX_ALLOC(yt, maxpart * dy);
-    DCX_ALLOC(pr, maxpart * dy);
+    DCX_ALLOC(xe, chunk * r);
+    DCX_ALLOC(yc, chunk * dy);
+    DCX_ALLOC(pr, chunk * dy);
     DCX_ALLOC(xm, r);
     DCX_ALLOC(ym, dy);
     DCX_ALLOC(a, r * r);
-    DCX_ALLOC(b, r * dy);
-    double total = 0;
+    DCX_ALLOC(wt, dy * r);
+    for (int g = 0; g < ng; g++) sse[g] = 0;
     for (int64_t q = 0; q < k; q++)
         for (int f = 0; f < 2; f++) {
             const int64_t *tr = idx + off[2 * q + f], *te = idx + off[2 * q + 1 - f];
@@ -93,59 +114,62 @@ dcx_status dcx__cell_fit_sse(const double *z, int64_t n, int64_t r, const double
             int64_t ne = off[2 * q + 2 - f] - off[2 * q + 1 - f];
             if (ne == 0) continue;
             if (nt == 0) {
-                total += sse_const(y, dy, te, ne, ybar_global);
+                add_sse(y, dy, goff, ng, te, ne, ybar_global, NULL, sse);
                 continue;
             }
-            gather(y, dy, tr, nt, yt);
-            col_mean(yt, nt, dy, ym);
+            col_mean_idx(y, dy, tr, nt, ym);
             if (nt < r + 2) {
-                total += sse_const(y, dy, te, ne, ym);
+                add_sse(y, dy, goff, ng, te, ne, ym, NULL, sse);
                 continue;
             }
             gather(z, r, tr, nt, xt);
-            col_mean(xt, nt, r, xm);
-            for (int64_t i = 0; i < nt; i++) {
+            col_mean_idx(z, r, tr, nt, xm);
+            for (int64_t i = 0; i < nt; i++)
                 for (int64_t j = 0; j < r; j++) xt[i * r + j] -= xm[j];
-                for (int64_t j = 0; j < dy; j++) yt[i * dy + j] -= ym[j];
-            }
             DCX_TRY(dcx__dsyrk_t(r, nt, 1.0, xt, r, 0.0, a, r));
             double trace = 0;
             for (int64_t j = 0; j < r; j++) trace += a[j * r + j];
             if (!(trace > 0)) { /* all training inputs coincide: no slope to fit */
-                total += sse_const(y, dy, te, ne, ym);
+                add_sse(y, dy, goff, ng, te, ne, ym, NULL, sse);
                 continue;
             }
             double rho = 1e-6 * trace / (double)r;
             for (int64_t j = 0; j < r; j++) a[j * r + j] += rho;
-            DCX_TRY(dcx__dgemm(1, 0, r, dy, nt, 1.0, xt, r, yt, dy, 0.0, b, dy));
-            st = dcx__dposv(r, dy, a, r, b, dy);
+            /* Wᵀ (dy, r) = Y_cᵀ X_c, accumulated over chunks of the part,
+             * then solved in place: (X_cᵀX_c + ρI) W = X_cᵀ Y_c. */
+            for (int64_t c0 = 0; c0 < nt; c0 += chunk) {
+                int64_t cn = nt - c0 < chunk ? nt - c0 : chunk;
+                for (int64_t i = 0; i < cn; i++) {
+                    const double *yi = y + tr[c0 + i] * dy;
+                    double *ci = yc + i * dy;
+                    for (int64_t j = 0; j < dy; j++) ci[j] = yi[j] - ym[j];
+                }
+                DCX_TRY(dcx__dgemm(1, 0, dy, r, cn, 1.0, yc, dy, xt + c0 * r, r, c0 ? 1.0 : 0.0, wt, r));
+            }
+            st = dcx__dposv_cm(r, dy, a, r, wt, r);
             if (st != DCX_OK)
                 DCX_FAIL(DCX_ERR_NUMERIC, "ridge fit in cell %lld: %s", (long long)q, dcx_last_error());
             /* predict the other fold: ŷ = ȳ_T + (x − x̄_T) W */
-            gather(z, r, te, ne, xt);
-            for (int64_t i = 0; i < ne; i++)
-                for (int64_t j = 0; j < r; j++) xt[i * r + j] -= xm[j];
-            DCX_TRY(dcx__dgemm(0, 0, ne, dy, r, 1.0, xt, r, b, dy, 0.0, pr, dy));
-            for (int64_t i = 0; i < ne; i++) {
-                const double *yi = y + te[i] * dy;
-                const double *pi = pr + i * dy;
-                for (int64_t j = 0; j < dy; j++) {
-                    double t = yi[j] - ym[j] - pi[j];
-                    total += t * t;
-                }
+            for (int64_t c0 = 0; c0 < ne; c0 += chunk) {
+                int64_t cn = ne - c0 < chunk ? ne - c0 : chunk;
+                gather(z, r, te + c0, cn, xe);
+                for (int64_t i = 0; i < cn; i++)
+                    for (int64_t j = 0; j < r; j++) xe[i * r + j] -= xm[j];
+                DCX_TRY(dcx__dgemm(0, 1, cn, dy, r, 1.0, xe, r, wt, r, 0.0, pr, dy));
+                add_sse(y, dy, goff, ng, te + c0, cn, ym, pr, sse);
             }
         }
-    *sse = total;
 fail:
     free(off);
     free(fill);
     free(idx);
     free(xt);
-    free(yt);
+    free(xe);
+    free(yc);
     free(pr);
     free(xm);
     free(ym);
     free(a);
-    free(b);
+    free(wt);
     return st;
 }

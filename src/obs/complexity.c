@@ -34,13 +34,19 @@ void dcx_complexity_free(dcx_complexity_result *r)
     free(r);
 }
 
-/* 1 when every column of a (n, d) is constant. */
-static int all_constant(const double *a, int64_t n, int64_t d)
+/* 1 when every column of a (n, d), row stride ld, is constant. */
+static int all_constant(const double *a, int64_t n, int64_t d, int64_t ld)
 {
     for (int64_t j = 0; j < d; j++)
         for (int64_t i = 1; i < n; i++)
-            if (a[i * d + j] != a[j]) return 0;
+            if (a[i * ld + j] != a[j]) return 0;
     return 1;
+}
+
+/* Rows of m as double into dst (m->rows, m->cols) with row stride ld. */
+static void load_strided(const dcx_matrix *m, double *dst, int64_t ld)
+{
+    for (int64_t i = 0; i < m->rows; i++) dcx__load_rows_f64(m, i, 1, dst + i * ld);
 }
 
 static dcx_status check_params(const dcx_complexity_params *p)
@@ -60,127 +66,75 @@ static dcx_status check_params(const dcx_complexity_params *p)
     return DCX_OK;
 }
 
-dcx_status dcx_complexity(const dcx_matrix *x, const dcx_matrix *y, const dcx_complexity_params *p,
-                          dcx_complexity_result **out)
+/* The shared state of one measurement: the reduced X, the folds, the
+ * ladder, and the outputs of every Y side by side (column groups). */
+typedef struct cx_job {
+    const dcx_complexity_params *p;
+    int64_t n, r;
+    const double *z;          /* (n, r) reduced X */
+    const double *zsq;        /* (n) its squared row norms */
+    const double *y;          /* (n, dy) the centred outputs of all groups */
+    int64_t dy;
+    const int64_t *goff;      /* (ng + 1) column groups */
+    int ng;
+    const double *yzero;      /* (dy) zeros: the global mean of a centred Y */
+    const unsigned char *folds;
+    int nl;                   /* ladder rungs, K = 2^j */
+    dcx__km_run *runs;        /* (nl, restarts); rung 0 (K = 1) unused */
+    const int64_t **cells;    /* (nl) winning labels per rung */
+    const int64_t *zeros;     /* (n) the one cell of K = 1 */
+    double *sse;              /* (nl, ng) */
+    /* progress, reported from the calling thread */
+    int64_t ntasks, done_before;
+    int reported;
+} cx_job;
+
+/* Phase A: one k-means restart. Rungs are visited largest K first, so the
+ * longest tasks start first and the threads finish together. */
+static dcx_status kmeans_task(void *ctx, int64_t t)
+{
+    cx_job *jb = ctx;
+    const int R = jb->p->restarts;
+    int j = jb->nl - 1 - (int)(t / R), q = (int)(t % R);
+    dcx_rng sr;
+    dcx_rng_seed_stream(&sr, jb->p->seed, 1000 + (uint64_t)j);
+    uint64_t seed = dcx_rng_u64(&sr);
+    return dcx__kmeans_restart(jb->z, jb->zsq, jb->n, jb->r, (int64_t)1 << j, jb->p->max_iter, seed, q, NULL, NULL,
+                               &jb->runs[(int64_t)j * R + q]);
+}
+
+/* Phase B: the cell fits of one rung, for every output group at once. */
+static dcx_status fit_task(void *ctx, int64_t t)
+{
+    cx_job *jb = ctx;
+    int j = jb->nl - 1 - (int)t;
+    return dcx__cell_fit_sse(jb->z, jb->n, jb->r, jb->y, jb->dy, jb->goff, jb->ng, jb->cells[j], (int64_t)1 << j,
+                             jb->folds, jb->yzero, jb->sse + (int64_t)j * jb->ng);
+}
+
+/* Progress: rung j is reported once a fraction j/nl of all tasks is done. */
+static void tick(void *ctx, const void *pool)
+{
+    cx_job *jb = ctx;
+    const dcx_complexity_params *p = jb->p;
+    if (!p->progress) return;
+    int64_t done = jb->done_before + (pool ? dcx__pool_done(pool) : 0);
+    int64_t target = jb->ntasks > 0 ? done * jb->nl / jb->ntasks : 0;
+    if (target > jb->nl - 1) target = jb->nl - 1;
+    while (jb->reported < target) {
+        jb->reported++;
+        p->progress(p->progress_ctx, "complexity ladder", jb->reported, jb->nl);
+    }
+}
+
+/* η ladder, C(ε) and γ of one output group into res (ladder partly filled:
+ * k, entropy, inertia, min_cell). */
+static dcx_status finish_result(dcx_complexity_result *res, const dcx_complexity_params *p, const double *sse,
+                                int ng, int g, double sst)
 {
     dcx_status st = DCX_OK;
-    dcx_complexity_result *res = NULL;
-    double *xa = NULL, *ya = NULL, *z = NULL, *ybar = NULL;
-    int64_t *perm = NULL, *cell = NULL;
-    dcx_kmeans_result *km = NULL;
-    *out = NULL;
-    if (!x || !y || !p) DCX_FAIL(DCX_ERR_ARG, "complexity: NULL argument");
-    DCX_TRY(check_params(p));
-    const int64_t n = x->rows, dx = x->cols, dy = y->cols;
-    if (y->rows != n)
-        DCX_FAIL(DCX_ERR_ARG, "X has %lld rows but Y has %lld: the rows must be the same samples",
-                 (long long)n, (long long)y->rows);
-    if (dx < 1 || dy < 1) DCX_FAIL(DCX_ERR_ARG, "X and Y need at least one column each");
-    if (n < 2) DCX_FAIL(DCX_ERR_DEGENERATE, "too few samples (%lld) to measure complexity", (long long)n);
-    DCX_TRY(dcx__matrix_to_f64(x, "X", &xa));
-    DCX_TRY(dcx__matrix_to_f64(y, "Y", &ya));
-    if (all_constant(ya, n, dy))
-        DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance (every output is the same): the nonlinearity "
-                                     "eta is undefined");
-
-    DCX_ALLOC(res, 1);
-    res->n = n;
-    res->dx = dx;
-    res->dy = dy;
-
-    /* 1. reduce X; centre Y */
-    DCX_TRY(dcx__pca_reduce(xa, n, dx, p->rmax, p->var_keep, &z, &res->r, &res->var_kept));
-    const int64_t r = res->r;
-    free(xa);
-    xa = NULL;
-    DCX_ALLOC(ybar, dy);
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < dy; j++) ybar[j] += ya[i * dy + j];
-    for (int64_t j = 0; j < dy; j++) ybar[j] /= (double)n;
-    double sst = 0;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < dy; j++) {
-            ya[i * dy + j] -= ybar[j];
-            sst += ya[i * dy + j] * ya[i * dy + j];
-        }
-    memset(ybar, 0, (size_t)dy * sizeof *ybar); /* the global mean of the centred Y */
-    if (!(sst > 0)) DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance: the nonlinearity eta is undefined");
-
-    /* 3. the ladder */
-    int64_t per_piece = 4 * (r + 1);
-    int64_t kmax = n / per_piece;
-    if (p->kmax < kmax) kmax = p->kmax;
-    int64_t kneed = p->kmax >= 2 ? 2 : 1;
-    if (kmax < kneed)
-        DCX_FAIL(DCX_ERR_DEGENERATE,
-                 "too few samples: %lld, the scale ladder needs at least %lld for K = %lld "
-                 "(4(r+1) = %lld samples per linear piece, r = %lld reduced input dimensions)",
-                 (long long)n, (long long)(kneed * per_piece), (long long)kneed, (long long)per_piece,
-                 (long long)r);
-    res->kmax_rule = kmax;
-    int nl = 0;
-    for (int64_t k = 1; k <= kmax; k *= 2) nl++;
-    DCX_ALLOC(res->ladder, nl);
-    res->n_ladder = nl;
-
-    /* 2. folds */
-    DCX_ALLOC(res->folds, n);
-    if (p->folds) {
-        int64_t cnt[2] = {0, 0};
-        for (int64_t i = 0; i < n; i++) {
-            if (p->folds[i] > 1)
-                DCX_FAIL(DCX_ERR_ARG, "complexity: fold of sample %lld is %d, must be 0 or 1", (long long)i,
-                         (int)p->folds[i]);
-            cnt[p->folds[i]]++;
-            res->folds[i] = p->folds[i];
-        }
-        if (cnt[0] == 0 || cnt[1] == 0) DCX_FAIL(DCX_ERR_ARG, "complexity: both folds must hold samples");
-    } else {
-        dcx_rng rng;
-        dcx_rng_seed_stream(&rng, p->seed, 999);
-        DCX_ALLOC(perm, n);
-        for (int64_t i = 0; i < n; i++) perm[i] = i;
-        dcx_rng_shuffle_i64(&rng, perm, n);
-        for (int64_t i = 0; i < n; i++) res->folds[perm[i]] = i < n / 2 ? 0 : 1;
-    }
-
-    /* 4–7. each rung */
-    DCX_ALLOC(cell, n);
-    int j = 0;
-    for (int64_t k = 1; k <= kmax; k *= 2, j++) {
-        dcx_complexity_rung *g = &res->ladder[j];
-        g->k = k;
-        if (p->progress) p->progress(p->progress_ctx, "complexity ladder", j, nl);
-        if (k == 1) {
-            memset(cell, 0, (size_t)n * sizeof *cell);
-            g->inertia = 0;
-            g->entropy = 0;
-            g->min_cell = n;
-        } else {
-            dcx_kmeans_params kp;
-            dcx_kmeans_params_default(&kp);
-            kp.k = k;
-            kp.restarts = p->restarts;
-            kp.max_iter = p->max_iter;
-            dcx_rng sr;
-            dcx_rng_seed_stream(&sr, p->seed, 1000 + (uint64_t)j);
-            kp.seed = dcx_rng_u64(&sr);
-            DCX_TRY(dcx__kmeans_f64(z, n, r, &kp, &km));
-            memcpy(cell, km->labels, (size_t)n * sizeof *cell);
-            const int64_t *sizes = km->sizes;
-            g->inertia = km->inertia;
-            g->entropy = dcx__entropy_counts(sizes, k, n);
-            g->min_cell = n;
-            for (int64_t q = 0; q < k; q++)
-                if (sizes[q] < g->min_cell) g->min_cell = sizes[q];
-            dcx_kmeans_free(km);
-            km = NULL;
-        }
-        double sse;
-        DCX_TRY(dcx__cell_fit_sse(z, n, r, ya, dy, cell, k, res->folds, ybar, &sse));
-        g->eta = sse / sst;
-    }
-    if (p->progress) p->progress(p->progress_ctx, "complexity ladder", nl, nl);
+    const int nl = res->n_ladder;
+    for (int i = 0; i < nl; i++) res->ladder[i].eta = sse[(int64_t)i * ng + g] / sst;
     res->eta1 = res->ladder[0].eta;
 
     /* 8. C(eps) */
@@ -202,38 +156,266 @@ dcx_status dcx_complexity(const dcx_matrix *x, const dcx_matrix *y, const dcx_co
     }
 
     /* 9. gamma */
-    {
-        double lx[64], ly[64];
-        int64_t m = 0;
-        for (int i = 0; i < nl && m < 64; i++)
-            if (res->ladder[i].k >= 2 && res->ladder[i].eta > 1e-9) {
-                lx[m] = log((double)res->ladder[i].k);
-                ly[m] = log(res->ladder[i].eta);
-                m++;
-            }
-        res->gamma_points = m;
-        res->gamma = res->gamma_stderr = res->gamma_r2 = NAN;
-        res->nonlinearity_dim = NAN;
-        if (m >= 2) {
-            dcx_linfit_result lf;
-            DCX_TRY(dcx_linfit(lx, ly, m, &lf));
-            res->gamma_ok = 1;
-            res->gamma = -lf.slope;
-            res->gamma_stderr = lf.slope_stderr;
-            res->gamma_r2 = lf.r2;
-            if (res->gamma > 0) res->nonlinearity_dim = 4.0 / res->gamma;
+    double lx[64], ly[64];
+    int64_t m = 0;
+    for (int i = 0; i < nl && m < 64; i++)
+        if (res->ladder[i].k >= 2 && res->ladder[i].eta > 1e-9) {
+            lx[m] = log((double)res->ladder[i].k);
+            ly[m] = log(res->ladder[i].eta);
+            m++;
         }
+    res->gamma_points = m;
+    res->gamma = res->gamma_stderr = res->gamma_r2 = NAN;
+    res->nonlinearity_dim = NAN;
+    if (m >= 2) {
+        dcx_linfit_result lf;
+        DCX_TRY(dcx_linfit(lx, ly, m, &lf));
+        res->gamma_ok = 1;
+        res->gamma = -lf.slope;
+        res->gamma_stderr = lf.slope_stderr;
+        res->gamma_r2 = lf.r2;
+        if (res->gamma > 0) res->nonlinearity_dim = 4.0 / res->gamma;
     }
-    *out = res;
-    res = NULL;
 fail:
-    free(xa);
+    return st;
+}
+
+/* The measurement behind dcx_complexity (single = 1: a Y of zero variance
+ * is an error) and dcx_complexity_multi (single = 0: its result is NULL). */
+static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, const dcx_complexity_params *p,
+                      int single, dcx_complexity_result **out)
+{
+    dcx_status st = DCX_OK;
+    double *ya = NULL, *z = NULL, *zsq = NULL, *yzero = NULL, *sst = NULL, *sse = NULL;
+    int64_t *goff = NULL, *zeros = NULL;
+    double *mean = NULL;
+    int *group = NULL;
+    unsigned char *folds = NULL;
+    dcx__km_run *runs = NULL;
+    const int64_t **cells = NULL;
+    dcx_complexity_result **res = NULL;
+    int nl = 0;
+    char name[32];
+    if (ny < 1) DCX_FAIL(DCX_ERR_ARG, "complexity: at least one Y is needed");
+    for (int i = 0; i < ny; i++) out[i] = NULL;
+    if (!x || !ys || !p) DCX_FAIL(DCX_ERR_ARG, "complexity: NULL argument");
+    for (int i = 0; i < ny; i++)
+        if (!ys[i]) DCX_FAIL(DCX_ERR_ARG, "complexity: NULL argument");
+    DCX_TRY(check_params(p));
+    const int64_t n = x->rows, dx = x->cols;
+    int64_t dyall = 0;
+    for (int i = 0; i < ny; i++) {
+        if (ys[i]->rows != n)
+            DCX_FAIL(DCX_ERR_ARG, "X has %lld rows but Y has %lld: the rows must be the same samples",
+                     (long long)n, (long long)ys[i]->rows);
+        if (ys[i]->cols < 1) DCX_FAIL(DCX_ERR_ARG, "X and Y need at least one column each");
+        dyall += ys[i]->cols;
+    }
+    if (dx < 1) DCX_FAIL(DCX_ERR_ARG, "X and Y need at least one column each");
+    if (n < 2) DCX_FAIL(DCX_ERR_DEGENERATE, "too few samples (%lld) to measure complexity", (long long)n);
+    int64_t cnt;
+    if (!dcx__mul_ok(n, dyall, &cnt)) DCX_FAIL(DCX_ERR_ARG, "Y: matrix too large");
+
+    /* 1b. the outputs, centred, side by side; a Y of zero variance keeps no
+     * columns (multi) or stops the measurement (single) */
+    DCX_ALLOC(ya, cnt);
+    DCX_ALLOC(goff, ny + 1);
+    DCX_ALLOC(group, ny);
+    DCX_ALLOC(sst, ny);
+    int64_t cmax = 1;
+    for (int i = 0; i < ny; i++) cmax = ys[i]->cols > cmax ? ys[i]->cols : cmax;
+    DCX_ALLOC(mean, cmax);
+    int ng = 0;
+    int64_t dy = 0;
+    for (int i = 0; i < ny; i++) {
+        const int64_t c = ys[i]->cols;
+        double *blk = ya + dy;
+        if (single) snprintf(name, sizeof name, "Y");
+        else snprintf(name, sizeof name, "Y[%d]", i);
+        load_strided(ys[i], blk, dyall);
+        for (int64_t r0 = 0; r0 < n; r0++) DCX_TRY(dcx__check_finite_rows(blk + r0 * dyall, r0, 1, c, name));
+        group[i] = -1;
+        if (all_constant(blk, n, c, dyall)) {
+            if (single)
+                DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance (every output is the same): the nonlinearity "
+                                             "eta is undefined");
+            continue;
+        }
+        double s = 0;
+        memset(mean, 0, (size_t)c * sizeof *mean);
+        for (int64_t r0 = 0; r0 < n; r0++)
+            for (int64_t j = 0; j < c; j++) mean[j] += blk[r0 * dyall + j];
+        for (int64_t j = 0; j < c; j++) mean[j] /= (double)n;
+        for (int64_t r0 = 0; r0 < n; r0++)
+            for (int64_t j = 0; j < c; j++) {
+                double v = blk[r0 * dyall + j] - mean[j];
+                blk[r0 * dyall + j] = v;
+                s += v * v;
+            }
+        if (!(s > 0)) {
+            if (single) DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance: the nonlinearity eta is undefined");
+            continue;
+        }
+        group[i] = ng;
+        sst[ng] = s;
+        goff[ng] = dy;
+        ng++;
+        dy += c;
+        goff[ng] = dy;
+    }
+    /* the groups are packed at row stride dyall: compact to stride dy */
+    if (dy < dyall)
+        for (int64_t r0 = 1; r0 < n; r0++) memmove(ya + r0 * dy, ya + r0 * dyall, (size_t)dy * sizeof *ya);
+    if (dy == 0) dy = 1; /* nothing to measure; keep the shapes valid below */
+
+    /* 1. reduce X */
+    int64_t r;
+    double var_kept;
+    DCX_TRY(dcx__pca_reduce(x, "X", p->rmax, p->var_keep, &z, &r, &var_kept));
+
+    /* 3. the ladder */
+    int64_t per_piece = 4 * (r + 1);
+    int64_t kmax = n / per_piece;
+    if (p->kmax < kmax) kmax = p->kmax;
+    int64_t kneed = p->kmax >= 2 ? 2 : 1;
+    if (kmax < kneed)
+        DCX_FAIL(DCX_ERR_DEGENERATE,
+                 "too few samples: %lld, the scale ladder needs at least %lld for K = %lld "
+                 "(4(r+1) = %lld samples per linear piece, r = %lld reduced input dimensions)",
+                 (long long)n, (long long)(kneed * per_piece), (long long)kneed, (long long)per_piece,
+                 (long long)r);
+    for (int64_t k = 1; k <= kmax; k *= 2) nl++;
+
+    /* 2. folds */
+    DCX_ALLOC(folds, n);
+    if (p->folds) {
+        int64_t fc[2] = {0, 0};
+        for (int64_t i = 0; i < n; i++) {
+            if (p->folds[i] > 1)
+                DCX_FAIL(DCX_ERR_ARG, "complexity: fold of sample %lld is %d, must be 0 or 1", (long long)i,
+                         (int)p->folds[i]);
+            fc[p->folds[i]]++;
+            folds[i] = p->folds[i];
+        }
+        if (fc[0] == 0 || fc[1] == 0) DCX_FAIL(DCX_ERR_ARG, "complexity: both folds must hold samples");
+    } else {
+        int64_t *perm = NULL;
+        dcx_rng rng;
+        dcx_rng_seed_stream(&rng, p->seed, 999);
+        DCX_ALLOC(perm, n);
+        for (int64_t i = 0; i < n; i++) perm[i] = i;
+        dcx_rng_shuffle_i64(&rng, perm, n);
+        for (int64_t i = 0; i < n; i++) folds[perm[i]] = i < n / 2 ? 0 : 1;
+        free(perm);
+    }
+    if (ng == 0) { /* multi, every Y of zero variance: no result to compute */
+        st = DCX_OK;
+        goto fail;
+    }
+
+    /* 4–7. k-means restarts of every rung, then the cell fits of every
+     * rung, each phase on the task pool (results independent of threads) */
+    const int R = p->restarts;
+    DCX_ALLOC(zsq, n);
+    dcx__row_norms(z, n, r, zsq);
+    DCX_ALLOC(runs, (int64_t)nl * R);
+    DCX_ALLOC(cells, nl);
+    DCX_ALLOC(zeros, n);
+    DCX_ALLOC(sse, (int64_t)nl * ng);
+    DCX_ALLOC(yzero, dy);
+    cx_job jb = {p, n, r, z, zsq, ya, dy, goff, ng, yzero, folds, nl, runs, cells, zeros, sse, 0, 0, 0};
+    jb.ntasks = (int64_t)(nl - 1) * R + nl;
+    int threads = dcx_get_threads();
+    if (p->progress) p->progress(p->progress_ctx, "complexity ladder", 0, nl);
+    DCX_TRY(dcx__parallel_tasks((int64_t)(nl - 1) * R, threads, kmeans_task, &jb, tick, &jb));
+    cells[0] = zeros;
+    for (int j = 1; j < nl; j++) {
+        int best = 0; /* lowest inertia; ties: the lower restart index */
+        for (int q = 1; q < R; q++)
+            if (runs[(int64_t)j * R + q].inertia < runs[(int64_t)j * R + best].inertia) best = q;
+        for (int q = 0; q < R; q++)
+            if (q != best) dcx__km_run_free(&runs[(int64_t)j * R + q]);
+        runs[(int64_t)j * R] = runs[(int64_t)j * R + best]; /* the winner moves to slot 0 */
+        if (best != 0) memset(&runs[(int64_t)j * R + best], 0, sizeof runs[0]);
+        cells[j] = runs[(int64_t)j * R].labels;
+    }
+    jb.done_before = (int64_t)(nl - 1) * R;
+    DCX_TRY(dcx__parallel_tasks(nl, threads, fit_task, &jb, tick, &jb));
+    jb.done_before = jb.ntasks;
+    tick(&jb, NULL);
+    if (p->progress) p->progress(p->progress_ctx, "complexity ladder", nl, nl);
+
+    /* the results, one per Y */
+    DCX_ALLOC(res, ny);
+    for (int i = 0; i < ny; i++) {
+        if (group[i] < 0) continue;
+        dcx_complexity_result *rs;
+        DCX_ALLOC(res[i], 1);
+        rs = res[i];
+        rs->n = n;
+        rs->dx = dx;
+        rs->dy = ys[i]->cols;
+        rs->r = r;
+        rs->var_kept = var_kept;
+        rs->kmax_rule = kmax;
+        rs->n_ladder = nl;
+        DCX_ALLOC(rs->ladder, nl);
+        DCX_ALLOC(rs->folds, n);
+        memcpy(rs->folds, folds, (size_t)n);
+        for (int j = 0; j < nl; j++) {
+            dcx_complexity_rung *g = &rs->ladder[j];
+            g->k = (int64_t)1 << j;
+            if (j == 0) {
+                g->inertia = 0;
+                g->entropy = 0;
+                g->min_cell = n;
+            } else {
+                const dcx__km_run *w = &runs[(int64_t)j * R];
+                g->inertia = w->inertia;
+                g->entropy = dcx__entropy_counts(w->sizes, g->k, n);
+                g->min_cell = n;
+                for (int64_t q = 0; q < g->k; q++)
+                    if (w->sizes[q] < g->min_cell) g->min_cell = w->sizes[q];
+            }
+        }
+        DCX_TRY(finish_result(rs, p, sse, ng, group[i], sst[group[i]]));
+    }
+    for (int i = 0; i < ny; i++) {
+        out[i] = res[i];
+        res[i] = NULL;
+    }
+fail:
+    if (res)
+        for (int i = 0; i < ny; i++) dcx_complexity_free(res[i]);
+    free(res);
+    if (runs)
+        for (int64_t t = 0; t < (int64_t)nl * p->restarts; t++) dcx__km_run_free(&runs[t]);
+    free(runs);
+    free(cells);
     free(ya);
     free(z);
-    free(ybar);
-    free(perm);
-    free(cell);
-    dcx_kmeans_free(km);
-    dcx_complexity_free(res);
+    free(zsq);
+    free(yzero);
+    free(sst);
+    free(sse);
+    free(goff);
+    free(zeros);
+    free(mean);
+    free(group);
+    free(folds);
     return st;
+}
+
+dcx_status dcx_complexity(const dcx_matrix *x, const dcx_matrix *y, const dcx_complexity_params *p,
+                          dcx_complexity_result **out)
+{
+    *out = NULL;
+    return run(x, &y, 1, p, 1, out);
+}
+
+dcx_status dcx_complexity_multi(const dcx_matrix *x, const dcx_matrix *const *ys, int ny,
+                                const dcx_complexity_params *p, dcx_complexity_result **out)
+{
+    if (!out) return dcx_set_error(DCX_ERR_ARG, "complexity: NULL argument");
+    return run(x, ys, ny, p, 0, out);
 }

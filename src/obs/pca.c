@@ -2,32 +2,213 @@
  * centre the columns, eigen-decompose the scatter matrix XᵀX (double, dsyrk +
  * dsyevd) and project on the top r principal components, where
  *     r = min(d, rmax, smallest r with Σ_{i<=r} λ_i >= keep · Σ λ_i).
- * Eigenvalues are sorted in decreasing order; round-off negatives count as 0. */
+ * Eigenvalues are sorted in decreasing order; round-off negatives count as 0.
+ *
+ * X is read in blocks of rows, converted to double and centred on the fly
+ * (three passes: mean, scatter, projection), so that an N x d float32 input
+ * is never copied whole into double. The scatter is the sum of two partial
+ * scatters over the two halves of the rows and the projection goes by blocks
+ * of rows, each a task of the pool (par.c) with single-threaded BLAS, and
+ * dsyevd runs single-threaded: the result is the same for any thread
+ * count.
+ *
+ * Wide X (N < d, e.g. convolutional activations): the d x d scatter would
+ * cost O(N d²) time, d² memory and an O(d³) eigen-decomposition. Instead the
+ * N x N Gram matrix G = X_c X_cᵀ (same non-zero eigenvalues) is formed in
+ * O(N² d) time and N² memory, by blocks of rows (each block pair a task), and
+ * only its top min(rmax, N) eigenpairs are computed (dsyevr). With
+ * X_c = U S Vᵀ the principal scores are X_c V = U S: component t of sample i
+ * is sqrt(λ_t) u_ti, without ever forming V. The total variance is
+ * trace(G). Distances between the scores are those of the scatter route;
+ * the components' signs and the rounding differ. */
 #include <math.h>
 #include <string.h>
 
 #include "obs_internal.h"
 
-dcx_status dcx__pca_reduce(double *x, int64_t n, int64_t d, int64_t rmax, double keep, double **z,
+/* Rows i0.. of x as centred doubles into blk (b, d). */
+static void load_centred(const dcx_matrix *x, int64_t i0, int64_t b, const double *mean, double *blk)
+{
+    const int64_t d = x->cols;
+    dcx__load_rows_f64(x, i0, b, blk);
+    for (int64_t i = 0; i < b; i++)
+        for (int64_t j = 0; j < d; j++) blk[i * d + j] -= mean[j];
+}
+
+typedef struct pca_job {
+    const dcx_matrix *x;
+    const double *mean;
+    int64_t bs;        /* rows per block */
+    double *c[2];      /* (d, d) partial scatters of the two halves */
+    const double *v;   /* (d, r) components */
+    int64_t r;
+    double *z;         /* (n, r) */
+} pca_job;
+
+/* Scatter of the rows of half t, block by block, into c[t] (upper). */
+static dcx_status scatter_task(void *ctx, int64_t t)
+{
+    dcx_status st = DCX_OK;
+    pca_job *jb = ctx;
+    const int64_t n = jb->x->rows, d = jb->x->cols, lo = t * (n / 2), hi = t ? n : n / 2;
+    double *blk = NULL;
+    DCX_ALLOC(blk, jb->bs * d);
+    for (int64_t i0 = lo; i0 < hi; i0 += jb->bs) {
+        int64_t b = hi - i0 < jb->bs ? hi - i0 : jb->bs;
+        load_centred(jb->x, i0, b, jb->mean, blk);
+        DCX_TRY(dcx__dsyrk_t(d, b, 1.0, blk, d, i0 > lo ? 1.0 : 0.0, jb->c[t], d));
+    }
+fail:
+    free(blk);
+    return st;
+}
+
+/* Scores of the rows of block t. */
+static dcx_status project_task(void *ctx, int64_t t)
+{
+    dcx_status st = DCX_OK;
+    pca_job *jb = ctx;
+    const int64_t n = jb->x->rows, d = jb->x->cols, i0 = t * jb->bs;
+    const int64_t b = n - i0 < jb->bs ? n - i0 : jb->bs;
+    double *blk = NULL;
+    DCX_ALLOC(blk, b * d);
+    load_centred(jb->x, i0, b, jb->mean, blk);
+    DCX_TRY(dcx__dgemm(0, 0, b, jb->r, d, 1.0, blk, d, jb->v, jb->r, 0.0, jb->z + i0 * jb->r, jb->r));
+fail:
+    free(blk);
+    return st;
+}
+
+/* Gram route: block pair t = (I, J), I <= J, of G = X_c X_cᵀ (upper). */
+static dcx_status gram_task(void *ctx, int64_t t)
+{
+    dcx_status st = DCX_OK;
+    pca_job *jb = ctx;
+    const int64_t n = jb->x->rows, d = jb->x->cols, bs = jb->bs, nb = (n + bs - 1) / bs;
+    double *bi = NULL, *bj = NULL;
+    int64_t I = 0, J;
+    while (t >= nb - I) { /* pairs are numbered row by row of the upper block triangle */
+        t -= nb - I;
+        I++;
+    }
+    J = I + t;
+    const int64_t i0 = I * bs, j0 = J * bs;
+    const int64_t mi = n - i0 < bs ? n - i0 : bs, mj = n - j0 < bs ? n - j0 : bs;
+    double *g = jb->c[0];
+    DCX_ALLOC(bi, mi * d);
+    load_centred(jb->x, i0, mi, jb->mean, bi);
+    if (I == J) {
+        DCX_TRY(dcx__dsyrk_n(mi, d, 1.0, bi, d, 0.0, g + i0 * n + i0, n));
+    } else {
+        DCX_ALLOC(bj, mj * d);
+        load_centred(jb->x, j0, mj, jb->mean, bj);
+        DCX_TRY(dcx__dgemm(0, 1, mi, mj, d, 1.0, bi, d, bj, d, 0.0, g + i0 * n + j0, n));
+    }
+fail:
+    free(bi);
+    free(bj);
+    return st;
+}
+
+static dcx_status pca_gram(const dcx_matrix *x, const char *what, const double *mean, int64_t rmax, double keep,
+                           double **z, int64_t *r_out, double *var_kept)
+{
+    dcx_status st = DCX_OK;
+    const int64_t n = x->rows;
+    double *g = NULL, *w = NULL, *u = NULL, *zz = NULL;
+    int64_t bs = 256 < n ? 256 : n, nb = (n + bs - 1) / bs;
+    int64_t cnt;
+    if (!dcx__mul_ok(n, n, &cnt)) DCX_FAIL(DCX_ERR_ARG, "%s: too many samples for the Gram matrix", what);
+    DCX_ALLOC(g, cnt);
+    pca_job jb = {x, mean, bs, {g, NULL}, NULL, 0, NULL};
+    DCX_TRY(dcx__parallel_tasks(nb * (nb + 1) / 2, dcx_get_threads(), gram_task, &jb, NULL, NULL));
+    double total = 0;
+    for (int64_t i = 0; i < n; i++) total += g[i * n + i];
+    if (!(total > 0)) DCX_FAIL(DCX_ERR_DEGENERATE, "%s has zero variance: every input sample is the same", what);
+    const int64_t m = rmax < n ? rmax : n;
+    DCX_ALLOC(w, n); /* dsyevr's workspace for the eigenvalues is n long */
+    DCX_ALLOC(u, m * n);
+    {
+        int old = dcx__blas_set_threads_raw(1);
+        st = dcx__dsyevr_top(n, g, n, m, w, u); /* ascending: the largest is w[m-1] */
+        dcx__blas_set_threads_raw(old);
+        if (st != DCX_OK) goto fail;
+    }
+    free(g);
+    g = NULL;
+    int64_t r = 0;
+    double acc = 0;
+    while (r < m) {
+        double l = w[m - 1 - r];
+        acc += l > 0 ? l : 0;
+        r++;
+        if (acc >= keep * total) break;
+    }
+    DCX_ALLOC(zz, n * r);
+    for (int64_t t = 0; t < r; t++) {
+        double l = w[m - 1 - t], s = l > 0 ? sqrt(l) : 0;
+        const double *ut = u + (m - 1 - t) * n;
+        for (int64_t i = 0; i < n; i++) zz[i * r + t] = s * ut[i];
+    }
+    *z = zz;
+    zz = NULL;
+    *r_out = r;
+    *var_kept = acc / total;
+fail:
+    free(g);
+    free(w);
+    free(u);
+    free(zz);
+    return st;
+}
+
+dcx_status dcx__pca_reduce(const dcx_matrix *x, const char *what, int64_t rmax, double keep, double **z,
                            int64_t *r_out, double *var_kept)
 {
     dcx_status st = DCX_OK;
-    double *mean = NULL, *c = NULL, *w = NULL, *v = NULL, *zz = NULL;
+    double *mean = NULL, *blk = NULL, *c = NULL, *c1 = NULL, *w = NULL, *v = NULL, *zz = NULL;
     *z = NULL;
+    const int64_t n = x->rows, d = x->cols;
+    const int threads = dcx_get_threads();
     if (n < 2 || d < 1) DCX_FAIL(DCX_ERR_DEGENERATE, "PCA needs at least 2 samples and 1 column");
+    /* about 8 MB of rows per block, at least 64 rows (the dsyrk depth) */
+    int64_t bs = ((int64_t)1 << 20) / d;
+    if (bs < 64) bs = 64;
+    if (bs > n) bs = n;
     DCX_ALLOC(mean, d);
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) mean[j] += x[i * d + j];
+    DCX_ALLOC(blk, bs * d);
+    for (int64_t i0 = 0; i0 < n; i0 += bs) {
+        int64_t b = n - i0 < bs ? n - i0 : bs;
+        dcx__load_rows_f64(x, i0, b, blk);
+        DCX_TRY(dcx__check_finite_rows(blk, i0, b, d, what));
+        for (int64_t i = 0; i < b; i++)
+            for (int64_t j = 0; j < d; j++) mean[j] += blk[i * d + j];
+    }
     for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) x[i * d + j] -= mean[j];
+    free(blk);
+    blk = NULL;
+    if (n < d) {
+        DCX_TRY(pca_gram(x, what, mean, rmax, keep, z, r_out, var_kept));
+        goto fail; /* done: free the mean */
+    }
     DCX_ALLOC(c, d * d);
+    DCX_ALLOC(c1, d * d);
     DCX_ALLOC(w, d);
-    DCX_TRY(dcx__dsyrk_t(d, n, 1.0, x, d, 0.0, c, d));
-    DCX_TRY(dcx__dsyevd(1, d, c, d, w)); /* ascending; c holds the eigenvectors as columns */
+    pca_job jb = {x, mean, bs, {c, c1}, NULL, 0, NULL};
+    DCX_TRY(dcx__parallel_tasks(2, threads, scatter_task, &jb, NULL, NULL));
+    for (int64_t i = 0; i < d; i++)
+        for (int64_t j = i; j < d; j++) c[i * d + j] += c1[i * d + j];
+    free(c1);
+    c1 = NULL;
+    {
+        int old = dcx__blas_set_threads_raw(1);
+        st = dcx__dsyevd(1, d, c, d, w); /* ascending; c holds the eigenvectors as columns */
+        dcx__blas_set_threads_raw(old);
+        if (st != DCX_OK) goto fail;
+    }
     double total = 0;
     for (int64_t j = 0; j < d; j++) total += w[j] > 0 ? w[j] : 0;
-    if (!(total > 0)) DCX_FAIL(DCX_ERR_DEGENERATE, "X has zero variance: every input sample is the same");
+    if (!(total > 0)) DCX_FAIL(DCX_ERR_DEGENERATE, "%s has zero variance: every input sample is the same", what);
     int64_t r = 0;
     double acc = 0;
     while (r < d) {
@@ -42,15 +223,22 @@ dcx_status dcx__pca_reduce(double *x, int64_t n, int64_t d, int64_t rmax, double
     DCX_ALLOC(v, d * r);
     for (int64_t i = 0; i < d; i++)
         for (int64_t t = 0; t < r; t++) v[i * r + t] = c[i * d + (d - 1 - t)];
+    free(c);
+    c = NULL;
     DCX_ALLOC(zz, n * r);
-    DCX_TRY(dcx__dgemm(0, 0, n, r, d, 1.0, x, d, v, r, 0.0, zz, r));
+    jb.v = v;
+    jb.r = r;
+    jb.z = zz;
+    DCX_TRY(dcx__parallel_tasks((n + bs - 1) / bs, threads, project_task, &jb, NULL, NULL));
     *z = zz;
     zz = NULL;
     *r_out = r;
     *var_kept = acc / total;
 fail:
     free(mean);
+    free(blk);
     free(c);
+    free(c1);
     free(w);
     free(v);
     free(zz);

@@ -86,6 +86,20 @@ static dcx_status measure_dim(const dcx_matrix *a, const dcx_profile_params *p, 
     return st;
 }
 
+/* The headline numbers of one complexity result (NULL: undefined, NaN). */
+static void cx_values(const dcx_complexity_result *r, double *eta1, double *c, double *gamma, int *reached)
+{
+    *eta1 = *c = *gamma = NAN;
+    *reached = 0;
+    if (!r) return;
+    *eta1 = r->eta1;
+    if (r->n_eps > 0) {
+        *c = r->levels[0].value;
+        *reached = r->levels[0].reached;
+    }
+    *gamma = r->gamma_ok ? r->gamma : NAN;
+}
+
 static dcx_status measure_cx(const dcx_matrix *x, const dcx_matrix *y, const dcx_profile_params *p, double *eta1,
                              double *c, double *gamma, int *reached)
 {
@@ -93,20 +107,38 @@ static dcx_status measure_cx(const dcx_matrix *x, const dcx_matrix *y, const dcx
     dcx_complexity_params cp = p->complexity;
     cp.seed = p->seed;
     cp.progress = NULL;
-    *eta1 = *c = *gamma = NAN;
-    *reached = 0;
     dcx_status st = dcx_complexity(x, y, &cp, &r);
-    if (st == DCX_OK) {
-        *eta1 = r->eta1;
-        if (r->n_eps > 0) {
-            *c = r->levels[0].value;
-            *reached = r->levels[0].reached;
-        }
-        *gamma = r->gamma_ok ? r->gamma : NAN;
-    } else if (st == DCX_ERR_DEGENERATE) {
-        st = DCX_OK; /* zero variance (a dead layer): undefined */
-    }
+    if (st == DCX_ERR_DEGENERATE) st = DCX_OK; /* zero variance (a dead layer): undefined */
+    cx_values(r, eta1, c, gamma, reached);
     dcx_complexity_free(r);
+    return st;
+}
+
+/* The cumulative maps R_0 -> R_l of every layer in one measurement: they
+ * share the input, so its reduction, the folds and the k-means ladder are
+ * computed once (dcx_complexity_multi; each result is the one a separate
+ * call gives). A layer of zero variance gets NaN without failing the others;
+ * a degenerate input (or too few samples) makes every layer NaN. */
+static dcx_status measure_cx_cumulative(const dcx_matrix *const *acts, int L, const dcx_profile_params *p,
+                                        dcx_profile *pr)
+{
+    dcx_status st = DCX_OK;
+    dcx_complexity_result **rs = NULL;
+    dcx_complexity_params cp = p->complexity;
+    cp.seed = p->seed;
+    cp.progress = NULL;
+    DCX_ALLOC(rs, L);
+    st = dcx_complexity_multi(acts[0], acts + 1, L, &cp, rs);
+    if (st == DCX_ERR_DEGENERATE) st = DCX_OK;
+    if (st != DCX_OK) goto fail;
+    for (int l = 1; l <= L; l++) {
+        dcx_layer_profile *lp = &pr->layers[l - 1];
+        cx_values(rs[l - 1], &lp->eta1_cum, &lp->complexity_cum, &lp->gamma_cum, &lp->reached_cum);
+    }
+fail:
+    if (rs)
+        for (int l = 0; l < L; l++) dcx_complexity_free(rs[l]);
+    free(rs);
     return st;
 }
 
@@ -139,6 +171,14 @@ dcx_status dcx_profile_activations(const dcx_matrix *const *acts, const char *co
     }
     for (int l = 1; l <= L; l++) {
         dcx_layer_profile *lp = &pr->layers[l - 1];
+        lp->eta1_cum = lp->complexity_cum = lp->gamma_cum = NAN;
+    }
+    if ((p->observables & DCX_OBS_COMPLEXITY) && p->cumulative) {
+        progress(p, "all layers", "cumulative complexity", 0, L * steps);
+        DCX_TRY(measure_cx_cumulative(acts, L, p, pr));
+    }
+    for (int l = 1; l <= L; l++) {
+        dcx_layer_profile *lp = &pr->layers[l - 1];
         snprintf(lp->name, sizeof lp->name, "%s", names[l]);
         lp->units = acts[l]->cols;
         lp->rectified = rectified[l];
@@ -146,7 +186,6 @@ dcx_status dcx_profile_activations(const dcx_matrix *const *acts, const char *co
         lp->unit_entropy = lp->pattern_entropy = NAN;
         lp->distinct = lp->dead = lp->always_on = lp->switching = -1;
         lp->eta1 = lp->complexity = lp->gamma = NAN;
-        lp->eta1_cum = lp->complexity_cum = lp->gamma_cum = NAN;
         lp->eps = (p->observables & DCX_OBS_COMPLEXITY) && p->complexity.n_eps > 0 ? p->complexity.eps[0] : NAN;
         if (p->observables & DCX_OBS_DIM) {
             progress(p, lp->name, "dimension", (l - 1) * steps, L * steps);
@@ -176,18 +215,13 @@ dcx_status dcx_profile_activations(const dcx_matrix *const *acts, const char *co
         }
         if (p->observables & DCX_OBS_COMPLEXITY) {
             progress(p, lp->name, "complexity", (l - 1) * steps + 2, L * steps);
-            DCX_TRY(measure_cx(acts[l - 1], acts[l], p, &lp->eta1, &lp->complexity, &lp->gamma, &lp->reached));
-            if (p->cumulative) {
-                if (l == 1) { /* R_0 -> R_1 is the layer's own map */
-                    lp->eta1_cum = lp->eta1;
-                    lp->complexity_cum = lp->complexity;
-                    lp->gamma_cum = lp->gamma;
-                    lp->reached_cum = lp->reached;
-                } else {
-                    progress(p, lp->name, "cumulative complexity", (l - 1) * steps + 3, L * steps);
-                    DCX_TRY(measure_cx(acts[0], acts[l], p, &lp->eta1_cum, &lp->complexity_cum, &lp->gamma_cum,
-                                       &lp->reached_cum));
-                }
+            if (l == 1 && p->cumulative) { /* R_0 -> R_1 is the layer's own map */
+                lp->eta1 = lp->eta1_cum;
+                lp->complexity = lp->complexity_cum;
+                lp->gamma = lp->gamma_cum;
+                lp->reached = lp->reached_cum;
+            } else {
+                DCX_TRY(measure_cx(acts[l - 1], acts[l], p, &lp->eta1, &lp->complexity, &lp->gamma, &lp->reached));
             }
         }
     }

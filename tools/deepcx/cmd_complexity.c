@@ -32,7 +32,7 @@ static void usage(FILE *f)
         "  --seed S          seed of the fold split and of k-means (default 0)\n"
         "  --folds FILE      use this 2-fold split instead of a random one: N values,\n"
         "                    0 or 1 (to compare with another implementation)\n"
-        "  --threads T       BLAS threads (default: all cores)\n"
+        "  --threads T       threads (default: all cores); results do not depend on it\n"
         "  --json FILE       also write the results as JSON ('-' for standard output)\n"
         "  -h, --help        this help\n"
         "\n"
