@@ -31,7 +31,7 @@ static void help(void)
            "  --quick       a smoke test: 1 epoch, 2,000 probe samples, 3 measurements a decade\n"
            "                (about a minute on 2 cores)\n"
            "  --epochs E    epochs (default 5; quick 1)\n"
-           "  --probe N     probe samples (default 5000; quick 2000)\n"
+           "  --probe N     probe samples (default 10000; quick 2000)\n"
            "  --seed S      seed of training and data (default 1)\n"
            "  --threads T   BLAS threads (default: all cores)\n"
            "\n"
@@ -187,8 +187,8 @@ int cmd_demo(int argc, char **argv)
     cfg.threads = dcx_get_threads();
     dcx_track_params tp;
     dcx_track_params_default(&tp);
-    tp.probe = probe ? probe : (quick ? 2000 : 5000);
-    tp.per_decade = quick ? 3 : 5;
+    tp.probe = probe ? probe : (quick ? 2000 : 10000);
+    tp.per_decade = quick ? 3 : 10;
 
     int ret = CLI_EXIT_OK;
     dcx_status st;
