@@ -360,7 +360,12 @@ int cli_open_input(char *const *paths, int n, const dcx_open_opts *oo, int split
     *out = NULL;
     dcx_status st = n == 1 ? dcx_source_open(paths[0], oo, &src)
                            : dcx_source_open_many((const char *const *)paths, n, oo, &src);
-    if (st != DCX_OK) return cli_lib_error(st);
+    /* a file missing on one node only: every rank stops, rank 0 reports */
+    if (split) st = dcx_dist_agree(cli_dist, st);
+    if (st != DCX_OK) {
+        dcx_source_free(src);
+        return cli_lib_error(st);
+    }
     if (split && dcx_dist_size(cli_dist) > 1) {
         int64_t r0, nr;
         dcx_split_rows(dcx_source_rows(src), dcx_dist_rank(cli_dist), dcx_dist_size(cli_dist), &r0, &nr);
