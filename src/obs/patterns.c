@@ -115,6 +115,13 @@ static dcx_status merge_counts(const dcx_dist *dist, const uint64_t *ent, int64_
     *m = 0;
     int64_t nvals;
     if (!dcx__mul_ok(ne, w + 1, &nvals)) DCX_FAIL(DCX_ERR_ARG, "patterns: too many distinct patterns");
+    if (dcx_dist_size(dist) == 1) { /* one process: the entries are already distinct */
+        DCX_ALLOC(*counts, ne > 0 ? ne : 1);
+        for (int64_t e = 0; e < ne; e++) (*counts)[e] = (int64_t)ent[e * (w + 1) + w];
+        qsort(*counts, (size_t)ne, sizeof **counts, cmp_desc);
+        *m = ne;
+        return DCX_OK;
+    }
     DCX_TRY(dcx_dist_gather_u64(dist, ent, nvals, &all, &nall));
     if (dcx_dist_rank(dist) != 0) goto fail; /* st == DCX_OK: nothing more here */
     int64_t tot = nall / (w + 1);
