@@ -67,6 +67,12 @@ for np in 1 2 3; do
 done
 grep -q '"distinct":' "$T/p-3.json" || fail "patterns JSON lacks distinct"
 
+# channels mode: the ranks split the samples, each sample gives H·W rows
+"$CLI" dim "$FIX/dim/conv.npy" --mode channels --json "$T/c-ref.json" >/dev/null || fail "channels reference"
+run 3 dim "$FIX/dim/conv.npy" --mode channels --json "$T/c-3.json" >/dev/null 2>"$T/err" \
+  || fail "np 3 channels: $(cat "$T/err")"
+same 1e-10 threads "$T/c-ref.json" "$T/c-3.json" "np 3: dim --mode channels differs from one process"
+
 # errors: exit 2 on every rank, one line (from rank 0), no JSON
 expect_bad() {
   local what=$1 name=$2 np=$3 cmd=$4
