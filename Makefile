@@ -6,17 +6,31 @@
 #   make demo     install missing packages, build, run the main job
 #   make valgrind run the fast tests under valgrind
 #   make bench    run the benchmarks in bench/ (needs python3-numpy etc.)
+#   make MPI=1    build the MPI variant into build-mpi/ (mpirun -np P build-mpi/deepcx …)
+#   make check-mpi  build build-mpi/ and run its MPI tests (tests/cli_mpi.sh)
 JOBS ?= 2
 FUZZ_SECONDS ?= 20
 CMAKE ?= cmake
 
-.PHONY: all build check quick check-asan fuzz demo bootstrap valgrind bench clean
+.PHONY: all build build-mpi check quick check-asan check-mpi fuzz demo bootstrap valgrind bench clean
 
 all: build
 
+ifeq ($(MPI),1)
+build: build-mpi
+else
 build:
 	@$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@$(CMAKE) --build build -j$(JOBS) -- --no-print-directory
+endif
+
+build-mpi:
+	@$(CMAKE) -S . -B build-mpi -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDEEPCX_MPI=ON >/dev/null
+	@$(CMAKE) --build build-mpi -j$(JOBS) -- --no-print-directory
+
+# the MPI variant: its MPI tests, and the sharded-input test of the same build
+check-mpi: build-mpi
+	cd build-mpi && ctest --output-on-failure -R 'cli_mpi|cli_inputs|test_sources'
 
 bootstrap:
 	@bash scripts/bootstrap
@@ -27,6 +41,7 @@ quick: build
 check: bootstrap build
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory check-mpi
 	cd build && ctest --output-on-failure -j$(JOBS)
 
 check-asan:
@@ -49,4 +64,4 @@ bench: build
 	@bash bench/run.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-mpi

@@ -6,6 +6,7 @@
 #include "rng.h"
 #include "matrix.h"
 #include "io.h"
+#include "dist.h"
 #include "fit.h"
 #include "powerlaw.h"
 #include "metrics.h"

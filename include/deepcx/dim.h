@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core.h"
+#include "dist.h"
 #include "io.h"
 #include "matrix.h"
 
@@ -78,6 +79,8 @@ typedef struct dcx_dim_params {
     uint64_t seed;          /* anchor choice (default 0) */
     dcx_progress_fn progress; /* may be NULL; stages "covariance", "neighbours", "local dimension" */
     void *progress_ctx;
+    const dcx_dist *dist;   /* distributed run (borrowed): src holds this rank's
+                               rows; NULL (default): one process */
 } dcx_dim_params;
 
 /* Fill *p with the defaults above. */
@@ -116,6 +119,11 @@ typedef struct dcx_dim_result {
 
 /* Effective dimension of the rows of `src` (from its current position; the
  * source is rewound and read again when a local ladder is asked for).
+ * Distributed (p->dist with P > 1 ranks; collective): each rank passes the
+ * source of its own contiguous block of rows (dcx_source_slice), every rank
+ * receives the result for all rows. Only the covariance route is
+ * distributed: DCX_ERR_ARG for a local ladder or for N < D (the Gram route
+ * needs all rows in one process).
  * p may be NULL for the defaults. On success the caller owns *out
  * (dcx_dim_result_free). Errors: DCX_ERR_DEGENERATE for fewer than 2
  * samples or all-zero variance ("zero variance: effective dimension

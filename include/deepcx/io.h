@@ -68,6 +68,30 @@ dcx_status dcx_source_read(dcx_source *s, int64_t max_rows, double *buf, int64_t
 /* Start again from the first row. */
 dcx_status dcx_source_rewind(dcx_source *s);
 
+/* Open several files as ONE matrix, their rows concatenated in the order
+ * given (a data set sharded over files). Every file must have the same
+ * number of columns: DCX_ERR_FORMAT otherwise, naming the first file that
+ * differs. paths[0..n) are copied (n >= 1). The source's name is
+ * "FIRST (+k more)"; read errors name the file they occur in. Its shape is
+ * the first file's with shape[0] = total rows when every file has the same
+ * trailing shape, else (rows, cols). Caller owns *out (dcx_source_free).
+ * The open errors of dcx_source_open; DCX_ERR_ARG for n < 1. */
+dcx_status dcx_source_open_many(const char *const *paths, int n, const dcx_open_opts *opts, dcx_source **out);
+
+/* A source presenting rows [row0, row0 + nrows) of `inner` (0 <= row0,
+ * row0 + nrows <= rows of inner; nrows may be 0): each process of a
+ * distributed run reads its own block of rows. Positional readers (.npy,
+ * stored .npz members, in-memory matrices, concatenations of them) start
+ * there directly; other readers skip the rows before row0 by reading them.
+ * On success the slice owns `inner` (dcx_source_free frees both); on
+ * failure the caller still owns it. DCX_ERR_ARG for an invalid range. */
+dcx_status dcx_source_slice(dcx_source *inner, int64_t row0, int64_t nrows, dcx_source **out);
+
+/* The contiguous block of rows [*row0, *row0 + *nrows) of part `rank` when
+ * n rows are split among `parts` parts: the first n % parts parts get one
+ * row more. Depends on n, rank and parts only. */
+void dcx_split_rows(int64_t n, int rank, int parts, int64_t *row0, int64_t *nrows);
+
 /* Close. NULL is a harmless no-op. */
 void dcx_source_free(dcx_source *s);
 

@@ -14,13 +14,22 @@
  *              ranks 1..R, R = min(zipf_ranks, number of patterns seen at
  *              least twice), f = count/N; unavailable when R < 2.
  * All entropies in nats. The input is read in row blocks; memory is the bit
- * matrix (N x ⌈D/64⌉ words) plus a hash table of the distinct patterns. */
+ * matrix (N x ⌈D/64⌉ words, 1/32 of the float32 input) plus a hash table of
+ * the distinct patterns. Every entropy is summed over the counts sorted in
+ * decreasing order, so the results do not depend on how the rows were
+ * split among processes.
+ * Distributed (dist with P > 1 ranks; collective): each rank binarises its
+ * own rows; unit counts are summed over ranks, and each rank's table of
+ * (pattern, count) — for the whole patterns and for every group of the
+ * scale curve — is gathered at rank 0 and merged, so the counts are exact.
+ * The groups are drawn from the seed only. Every rank receives the result. */
 #ifndef DEEPCX_PATTERNS_H
 #define DEEPCX_PATTERNS_H
 
 #include <stdint.h>
 
 #include "core.h"
+#include "dist.h"
 #include "io.h"
 
 #ifdef __cplusplus
@@ -35,6 +44,8 @@ typedef struct dcx_patterns_params {
     uint64_t seed;      /* default 0 */
     dcx_progress_fn progress; /* optional: reading rows, then the scale curve */
     void *progress_ctx;
+    const dcx_dist *dist; /* distributed run (borrowed): src holds this rank's
+                             rows; NULL (default): one process */
 } dcx_patterns_params;
 
 void dcx_patterns_params_default(dcx_patterns_params *p);

@@ -423,7 +423,14 @@ static void npy_close(dcx_source *s)
     free(r);
 }
 
-static const dcx_source_ops npy_ops = {npy_read, npy_rewind, npy_close};
+static dcx_status npy_seek(dcx_source *s, int64_t row)
+{
+    (void)s; /* reads are positional: the next read starts at s->pos */
+    (void)row;
+    return DCX_OK;
+}
+
+static const dcx_source_ops npy_ops = {npy_read, npy_rewind, npy_close, npy_seek};
 
 dcx_status dcx__npy_open_info(const char *name, dcx__bytes *b, const dcx__npy_info *info, dcx_source **out)
 {

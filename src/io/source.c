@@ -68,6 +68,32 @@ dcx_status dcx_source_rewind(dcx_source *s)
     return st;
 }
 
+dcx_status dcx__source_seek(dcx_source *s, int64_t row)
+{
+    dcx_status st = DCX_OK;
+    double *buf = NULL;
+    DCX_ASSERT(row >= 0 && row <= s->rows);
+    if (row == s->pos) return DCX_OK;
+    if (s->ops->seek) {
+        DCX_TRY(s->ops->seek(s, row));
+        s->pos = row;
+        return DCX_OK;
+    }
+    /* a sequential reader: rewind if needed, then read and drop rows */
+    if (row < s->pos) DCX_TRY(dcx_source_rewind(s));
+    int64_t block = s->cols > 0 ? (1 << 18) / s->cols : 1;
+    if (block < 1) block = 1;
+    DCX_ALLOC(buf, (size_t)block * (size_t)(s->cols > 0 ? s->cols : 1));
+    while (s->pos < row) {
+        int64_t want = row - s->pos < block ? row - s->pos : block, got;
+        DCX_TRY(dcx_source_read(s, want, buf, &got));
+        if (got <= 0) DCX_FAIL(DCX_ERR_FORMAT, "%s: data ended at row %lld", s->name, (long long)s->pos);
+    }
+fail:
+    free(buf);
+    return st;
+}
+
 void dcx_source_free(dcx_source *s)
 {
     if (!s) return;
@@ -133,7 +159,14 @@ static dcx_status mem_rewind(dcx_source *s)
     return DCX_OK;
 }
 
-static const dcx_source_ops mem_ops = {mem_read, mem_rewind, NULL};
+static dcx_status mem_rewind_to(dcx_source *s, int64_t row)
+{
+    (void)s; /* rows are addressed by s->pos */
+    (void)row;
+    return DCX_OK;
+}
+
+static const dcx_source_ops mem_ops = {mem_read, mem_rewind, NULL, mem_rewind_to};
 
 dcx_status dcx_source_from_matrix(const dcx_matrix *m, const char *name, dcx_source **out)
 {

@@ -16,6 +16,10 @@ typedef struct dcx_source_ops {
     dcx_status (*rewind)(struct dcx_source *s);
     /* Release impl (not the source itself). */
     void (*close)(struct dcx_source *s);
+    /* Optional: prepare to read from row `row` next (0 <= row <= rows); the
+     * caller then sets pos = row. NULL: the reader is sequential and
+     * dcx__source_seek rewinds and skips rows by reading them. */
+    dcx_status (*seek)(struct dcx_source *s, int64_t row);
 } dcx_source_ops;
 
 struct dcx_source {
@@ -30,6 +34,9 @@ struct dcx_source {
 
 /* Allocate a source with `name` copied; the reader fills in the rest. */
 dcx_status dcx__source_new(const char *name, const dcx_source_ops *ops, void *impl, dcx_source **out);
+
+/* Position s at row `row` (0 <= row <= rows) for the next read. */
+dcx_status dcx__source_seek(struct dcx_source *s, int64_t row);
 
 /* Format openers, each in its own file. They are called by dcx_source_open
  * after the generic checks (exists, regular file, not empty). */

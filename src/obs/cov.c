@@ -9,7 +9,8 @@
  * non-zero spectrum equals the covariance's, for n < d.
  * While one block is accumulated, a helper thread reads the next one from
  * the source (double buffering), so file reading and conversion overlap
- * with the dsyrk. */
+ * with the dsyrk. In a distributed run (dcx_dist) each rank accumulates
+ * its own rows around the same shift and S, s, n are summed over ranks. */
 #include <pthread.h>
 #include <string.h>
 
@@ -162,6 +163,12 @@ static void *read_block(void *arg)
 dcx_status dcx_covariance(dcx_source *src, int64_t block_rows, dcx_progress_fn progress, void *progress_ctx,
                           dcx_matrix **cov, dcx_matrix **mean, int64_t *n_out)
 {
+    return dcx__covariance_dist(src, block_rows, progress, progress_ctx, NULL, cov, mean, n_out);
+}
+
+dcx_status dcx__covariance_dist(dcx_source *src, int64_t block_rows, dcx_progress_fn progress, void *progress_ctx,
+                                const dcx_dist *dist, dcx_matrix **cov, dcx_matrix **mean, int64_t *n_out)
+{
     dcx_status st = DCX_OK;
     dcx_matrix *c = NULL, *m = NULL;
     double *buf[2] = {NULL, NULL}, *bsum = NULL;
@@ -180,12 +187,16 @@ dcx_status dcx_covariance(dcx_source *src, int64_t block_rows, dcx_progress_fn p
     DCX_ALLOC(bsum, d > 0 ? d : 1);
     int prefetch = total > block_rows;
     if (prefetch) DCX_ALLOC(buf[1], bufn);
-    int64_t got;
-    DCX_TRY(dcx_source_read(src, block_rows, buf[0], &got));
-    if (got > 0) {
-        dcx__covacc_set_shift(&acc, buf[0], got, d); /* the first block's means */
-        dcx__covacc_shift_block(&acc, buf[0], got, d, acc.sum);
-    }
+    int64_t got = 0;
+    /* The shift is the means of the first block of the whole matrix: in a
+     * distributed run rank 0 holds it and sends it to the others, so every
+     * rank accumulates around the same point and the sums add up exactly
+     * as in one process (up to the order of the additions). */
+    st = dcx_dist_agree(dist, dcx_source_read(src, block_rows, buf[0], &got));
+    if (st != DCX_OK) goto fail;
+    if (dcx_dist_rank(dist) == 0 && got > 0) dcx__covacc_set_shift(&acc, buf[0], got, d);
+    DCX_TRY(dcx_dist_bcast_f64(dist, acc.shift, d, 0));
+    if (got > 0) dcx__covacc_shift_block(&acc, buf[0], got, d, acc.sum);
     for (int cur = 0; got > 0; cur ^= 1) {
         memset(bsum, 0, (size_t)d * sizeof *bsum);
         block_read next = {src, &acc, block_rows, buf[cur ^ 1], bsum, 0, DCX_OK, ""};
@@ -197,11 +208,25 @@ dcx_status dcx_covariance(dcx_source *src, int64_t block_rows, dcx_progress_fn p
         else if (prefetch)
             read_block(&next);
         /* else: a single block, the source is used up (next.got = 0) */
-        DCX_TRY(add);
-        if (next.st != DCX_OK) DCX_FAIL(next.st, "%s", next.msg);
+        if (add != DCX_OK) {
+            st = add;
+            break;
+        }
+        if (next.st != DCX_OK) {
+            st = dcx_set_error(next.st, "%s", next.msg);
+            break;
+        }
         for (int64_t j = 0; j < d; j++) acc.sum[j] += bsum[j];
         if (progress) progress(progress_ctx, "covariance", acc.n, total);
         got = next.got;
+    }
+    /* all ranks stop together if one failed; then S, s and n are summed */
+    st = dcx_dist_agree(dist, st);
+    if (st != DCX_OK) goto fail;
+    if (dcx_dist_size(dist) > 1) {
+        DCX_TRY(dcx_dist_sum_f64(dist, acc.s, d * d));
+        DCX_TRY(dcx_dist_sum_f64(dist, acc.sum, d));
+        DCX_TRY(dcx_dist_sum_i64(dist, &acc.n, 1));
     }
     if (acc.n < 2)
         DCX_FAIL(DCX_ERR_DEGENERATE, "%s: %lld sample%s: a covariance needs at least 2", dcx_source_name(src),

@@ -88,6 +88,15 @@ dcx_status dcx_dim_compute(dcx_source *src, const dcx_dim_params *p, dcx_dim_res
     }
     const char *name = dcx_source_name(src);
     int64_t n = dcx_source_rows(src), d = dcx_source_cols(src), m;
+    const int nproc = dcx_dist_size(p->dist);
+    DCX_TRY(dcx_dist_sum_i64(p->dist, &n, 1)); /* all ranks' rows */
+    if (nproc > 1 && (p->local_auto || p->n_local > 0))
+        DCX_FAIL(DCX_ERR_ARG, "the local ladder needs all rows in one process: run --local without mpirun");
+    if (nproc > 1 && (p->route == DCX_DIM_ROUTE_GRAM || (p->route == DCX_DIM_ROUTE_AUTO && n < d)))
+        DCX_FAIL(DCX_ERR_ARG,
+                 "%s: N = %lld < D = %lld needs the Gram route, which holds all rows in one process: "
+                 "run without mpirun",
+                 name, (long long)n, (long long)d);
     if (n < 2)
         DCX_FAIL(DCX_ERR_DEGENERATE, "%s: %lld sample%s: the effective dimension needs at least 2", name,
                  (long long)n, n == 1 ? "" : "s");
@@ -117,7 +126,7 @@ dcx_status dcx_dim_compute(dcx_source *src, const dcx_dim_params *p, dcx_dim_res
         m = n;
     } else {
         int64_t got;
-        DCX_TRY(dcx_covariance(src, p->block_rows, p->progress, p->progress_ctx, &cov, NULL, &got));
+        DCX_TRY(dcx__covariance_dist(src, p->block_rows, p->progress, p->progress_ctx, p->dist, &cov, NULL, &got));
         DCX_ALLOC(eig, d);
         DCX_TRY(dcx__eig_desc(cov->data, d, eig));
         dcx_matrix_free(cov);

@@ -38,6 +38,12 @@ dcx_status dcx__covacc_syrk(dcx__covacc *a, const double *x, int64_t rows, int64
 void dcx__covacc_finish(dcx__covacc *a, double *mean);
 void dcx__covacc_free(dcx__covacc *a);
 
+/* dcx_covariance over the rows of all ranks of `dist` (NULL: one process):
+ * each rank passes its own block of rows in src; every rank receives the
+ * same covariance of all rows and *n_out = the total row count. Collective. */
+dcx_status dcx__covariance_dist(dcx_source *src, int64_t block_rows, dcx_progress_fn progress, void *progress_ctx,
+                                const dcx_dist *dist, dcx_matrix **cov, dcx_matrix **mean, int64_t *n_out);
+
 /* Centre the n rows of x (n, ld) in place (shift by row 0, then subtract the
  * means) and write the upper triangle of the Gram matrix x xᵀ/(n−1) into
  * g (n, n). n >= 2. */

@@ -8,7 +8,11 @@
  *     H = −Σ_w (c_w/N) ln(c_w/N),
  * and Miller–Madow, H + (m − 1)/(2N) with m distinct words (Miller 1955).
  * The scale curve counts the words of n random units (n <= 64, so a word is
- * one uint64) with a second, integer-keyed hash table. */
+ * one uint64) with a second, integer-keyed hash table.
+ * Distributed runs (dcx_dist): each rank counts its own rows; the tables of
+ * (pattern, count) are gathered at rank 0 and merged, so every count is
+ * exact, and entropies are summed over the sorted counts, so they do not
+ * depend on the number of ranks. */
 #include <math.h>
 #include <string.h>
 
@@ -67,31 +71,86 @@ static int cmp_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* Plug-in entropy and distinct count of n uint64 keys (slots: 2 tables of
- * size cap, reused between calls; cap a power of two >= 2n). */
-static double word_entropy(const uint64_t *keys, int64_t n, uint64_t *tk, int64_t *tc, int64_t cap,
-                           int64_t *distinct)
+/* Count the n keys of width w words (keys[i*w .. i*w+w)) with an open-
+ * addressing table, and append one entry per distinct key to *ent: its w
+ * words then its count (w + 1 uint64). tslot (cap) is scratch, cap a power
+ * of two >= 2n. Returns the number of distinct keys. */
+static int64_t count_keys(const uint64_t *keys, int64_t n, int64_t w, int64_t *tslot, int64_t *tcnt, int64_t cap,
+                          uint64_t *ent)
 {
-    memset(tc, 0, (size_t)cap * sizeof *tc);
     const uint64_t mask = (uint64_t)cap - 1;
     int64_t m = 0;
+    for (int64_t s = 0; s < cap; s++) tcnt[s] = 0;
     for (int64_t i = 0; i < n; i++) {
-        uint64_t s = mix64(keys[i]) & mask;
-        while (tc[s] != 0 && tk[s] != keys[i]) s = (s + 1) & mask;
-        if (tc[s] == 0) {
-            tk[s] = keys[i];
+        const uint64_t *k = keys + i * w;
+        uint64_t s = (w == 1 ? mix64(k[0]) : hash_words(k, w)) & mask;
+        while (tcnt[s] != 0 && memcmp(keys + tslot[s] * w, k, (size_t)w * sizeof *k) != 0) s = (s + 1) & mask;
+        if (tcnt[s] == 0) {
+            tslot[s] = i;
             m++;
         }
-        tc[s]++;
+        tcnt[s]++;
     }
-    double h = 0;
+    int64_t e = 0;
     for (int64_t s = 0; s < cap; s++)
-        if (tc[s] > 0) {
-            double q = (double)tc[s] / (double)n;
-            h -= q * log(q);
+        if (tcnt[s] > 0) {
+            memcpy(ent + e * (w + 1), keys + tslot[s] * w, (size_t)w * sizeof *ent);
+            ent[e * (w + 1) + w] = (uint64_t)tcnt[s];
+            e++;
         }
-    *distinct = m;
-    return h;
+    return m;
+}
+
+/* The counts of the distinct keys among every rank's entries (w words + a
+ * count each, as count_keys writes them): gathered at rank 0, merged, and
+ * sorted in decreasing order. At rank 0 *counts (caller frees) and *m; the
+ * other ranks get *counts = NULL, *m = 0. Collective. */
+static dcx_status merge_counts(const dcx_dist *dist, const uint64_t *ent, int64_t ne, int64_t w, int64_t **counts,
+                               int64_t *m)
+{
+    dcx_status st = DCX_OK;
+    uint64_t *all = NULL;
+    int64_t nall = 0, *slot = NULL, *cnt = NULL;
+    *counts = NULL;
+    *m = 0;
+    int64_t nvals;
+    if (!dcx__mul_ok(ne, w + 1, &nvals)) DCX_FAIL(DCX_ERR_ARG, "patterns: too many distinct patterns");
+    if (dcx_dist_size(dist) == 1) { /* one process: the entries are already distinct */
+        DCX_ALLOC(*counts, ne > 0 ? ne : 1);
+        for (int64_t e = 0; e < ne; e++) (*counts)[e] = (int64_t)ent[e * (w + 1) + w];
+        qsort(*counts, (size_t)ne, sizeof **counts, cmp_desc);
+        *m = ne;
+        return DCX_OK;
+    }
+    DCX_TRY(dcx_dist_gather_u64(dist, ent, nvals, &all, &nall));
+    if (dcx_dist_rank(dist) != 0) goto fail; /* st == DCX_OK: nothing more here */
+    int64_t tot = nall / (w + 1);
+    const int64_t cap = table_size(tot);
+    const uint64_t mask = (uint64_t)cap - 1;
+    DCX_ALLOC(slot, cap);
+    DCX_ALLOC(cnt, cap);
+    int64_t md = 0;
+    for (int64_t i = 0; i < tot; i++) {
+        const uint64_t *k = all + i * (w + 1);
+        uint64_t s = (w == 1 ? mix64(k[0]) : hash_words(k, w)) & mask;
+        while (cnt[s] != 0 && memcmp(all + slot[s] * (w + 1), k, (size_t)w * sizeof *k) != 0) s = (s + 1) & mask;
+        if (cnt[s] == 0) {
+            slot[s] = i;
+            md++;
+        }
+        cnt[s] += (int64_t)k[w];
+    }
+    DCX_ALLOC(*counts, md > 0 ? md : 1);
+    int64_t t = 0;
+    for (int64_t s = 0; s < cap; s++)
+        if (cnt[s] > 0) (*counts)[t++] = cnt[s];
+    qsort(*counts, (size_t)md, sizeof **counts, cmp_desc);
+    *m = md;
+fail:
+    free(all);
+    free(slot);
+    free(cnt);
+    return st;
 }
 
 dcx_status dcx_patterns(dcx_source *src, const dcx_patterns_params *p, dcx_patterns_result **out)
@@ -109,41 +168,56 @@ dcx_status dcx_patterns(dcx_source *src, const dcx_patterns_params *p, dcx_patte
         DCX_FAIL(DCX_ERR_ARG, "patterns: max_group must be in [1, 64] (got %lld)", (long long)p->max_group);
     if (p->zipf_ranks < 2) DCX_FAIL(DCX_ERR_ARG, "patterns: zipf_ranks must be >= 2 (got %lld)", (long long)p->zipf_ranks);
     DCX_TRY(dcx_source_rewind(src));
-    const int64_t n = dcx_source_rows(src), d = dcx_source_cols(src);
+    const dcx_dist *dist = p->dist;
+    const int64_t nl = dcx_source_rows(src), d = dcx_source_cols(src); /* this rank's rows */
+    int64_t n = nl;
+    DCX_TRY(dcx_dist_sum_i64(dist, &n, 1)); /* all rows */
     const char *name = dcx_source_name(src);
     if (n < 1) DCX_FAIL(DCX_ERR_DEGENERATE, "%s: no rows: activation patterns need at least one sample", name);
     if (d < 1) DCX_FAIL(DCX_ERR_DEGENERATE, "%s: no columns: activation patterns need at least one unit", name);
     const int64_t nw = (d + 63) / 64;
     int64_t nbits;
-    if (!dcx__mul_ok(n, nw, &nbits)) DCX_FAIL(DCX_ERR_ARG, "%s: too many rows for the bit matrix", name);
+    if (!dcx__mul_ok(nl, nw + 1, &nbits)) DCX_FAIL(DCX_ERR_ARG, "%s: too many rows for the bit matrix", name);
     DCX_ALLOC(res, 1);
     res->n = n;
     res->d = d;
     res->threshold = p->threshold;
-    DCX_ALLOC(bits, nbits);
+    DCX_ALLOC(bits, nbits > 0 ? nbits : 1);
     DCX_ALLOC(on, d);
     int64_t block = (1 << 18) / d;
     if (block < 1) block = 1;
-    if (block > n) block = n;
+    if (block > nl) block = nl > 0 ? nl : 1;
     DCX_ALLOC(buf, block * d);
 
-    /* Read, binarise and pack. */
-    for (int64_t r0 = 0; r0 < n;) {
-        int64_t got;
-        DCX_TRY(dcx_source_read(src, block, buf, &got));
-        if (got <= 0) DCX_FAIL(DCX_ERR_FORMAT, "%s: data ended after %lld of %lld rows", name, (long long)r0, (long long)n);
-        for (int64_t i = 0; i < got; i++) {
-            const double *a = buf + i * d;
-            uint64_t *w = bits + (r0 + i) * nw;
-            for (int64_t j = 0; j < d; j++)
-                if (a[j] > p->threshold) {
-                    w[j >> 6] |= 1ULL << (j & 63);
-                    on[j]++;
-                }
+    /* Read, binarise and pack this rank's rows; all ranks stop together if
+     * one of them fails. */
+    {
+        dcx_status rs = DCX_OK;
+        for (int64_t r0 = 0; r0 < nl;) {
+            int64_t got;
+            if ((rs = dcx_source_read(src, block, buf, &got)) != DCX_OK) break;
+            if (got <= 0) {
+                rs = dcx_set_error(DCX_ERR_FORMAT, "%s: data ended after %lld of %lld rows", name, (long long)r0,
+                                   (long long)nl);
+                break;
+            }
+            for (int64_t i = 0; i < got; i++) {
+                const double *a = buf + i * d;
+                uint64_t *w = bits + (r0 + i) * nw;
+                for (int64_t j = 0; j < d; j++)
+                    if (a[j] > p->threshold) {
+                        w[j >> 6] |= 1ULL << (j & 63);
+                        on[j]++;
+                    }
+            }
+            r0 += got;
+            if (p->progress) p->progress(p->progress_ctx, "reading activations", r0, nl);
         }
-        r0 += got;
-        if (p->progress) p->progress(p->progress_ctx, "reading activations", r0, n);
+        DCX_TRY(dcx_dist_agree(dist, rs));
     }
+    free(buf);
+    buf = NULL;
+    DCX_TRY(dcx_dist_sum_i64(dist, on, d));
 
     /* Units. */
     DCX_ALLOC(res->activity, d);
@@ -158,36 +232,29 @@ dcx_status dcx_patterns(dcx_source *src, const dcx_patterns_params *p, dcx_patte
         else res->switching++;
     }
 
-    /* Whole patterns: open addressing keyed by the packed row. */
+    /* Whole patterns: each rank's (pattern, count) table (at most nl entries
+     * of nw + 1 words), merged at rank 0, and the sorted counts sent back to
+     * every rank. */
     {
-        const int64_t cap = table_size(n);
-        const uint64_t mask = (uint64_t)cap - 1;
+        const int64_t cap = table_size(nl);
         DCX_ALLOC(slot_row, cap);
         DCX_ALLOC(slot_cnt, cap);
+        DCX_ALLOC(keys, nbits > 0 ? nbits : 1);
+        int64_t ml = count_keys(bits, nl, nw, slot_row, slot_cnt, cap, keys);
+        free(slot_row);
+        free(slot_cnt);
+        slot_row = slot_cnt = NULL;
         int64_t m = 0;
-        for (int64_t i = 0; i < n; i++) {
-            const uint64_t *w = bits + i * nw;
-            uint64_t s = hash_words(w, nw) & mask;
-            while (slot_cnt[s] != 0 && memcmp(bits + slot_row[s] * nw, w, (size_t)nw * sizeof *w) != 0)
-                s = (s + 1) & mask;
-            if (slot_cnt[s] == 0) {
-                slot_row[s] = i;
-                m++;
-            }
-            slot_cnt[s]++;
-        }
-        DCX_ALLOC(res->rank_counts, m);
-        int64_t t = 0;
-        for (int64_t s = 0; s < cap; s++)
-            if (slot_cnt[s] > 0) res->rank_counts[t++] = slot_cnt[s];
-        qsort(res->rank_counts, (size_t)m, sizeof *res->rank_counts, cmp_desc);
+        DCX_TRY(merge_counts(dist, keys, ml, nw, &res->rank_counts, &m));
+        free(keys);
+        keys = NULL;
+        DCX_TRY(dcx_dist_bcast_i64(dist, &m, 1, 0));
+        if (dcx_dist_rank(dist) != 0) DCX_ALLOC(res->rank_counts, m > 0 ? m : 1);
+        DCX_TRY(dcx_dist_bcast_i64(dist, res->rank_counts, m, 0));
         res->distinct = m;
         res->entropy = dcx__entropy_counts(res->rank_counts, m, n);
         res->entropy_mm = res->entropy + (double)(m - 1) / (2.0 * (double)n);
         res->saturated = 2 * m > n;
-        free(slot_row);
-        free(slot_cnt);
-        slot_row = slot_cnt = NULL;
 
         /* Zipf: ranks 1..R, R = min(zipf_ranks, patterns seen at least twice). */
         int64_t twice = 0;
@@ -220,17 +287,19 @@ dcx_status dcx_patterns(dcx_source *src, const dcx_patterns_params *p, dcx_patte
         }
     }
 
-    /* Scale curve. */
+    /* Scale curve: the groups depend on the seed only; the word counts of
+     * each group are merged over ranks like the whole patterns. */
     {
         int64_t nmax = d < p->max_group ? d : p->max_group;
         int ns = 0;
         for (int64_t g = 1; g <= nmax; g *= 2) ns++;
         DCX_ALLOC(res->scale, ns);
         res->n_scale = ns;
-        const int64_t cap = table_size(n);
-        DCX_ALLOC(keys, n);
-        DCX_ALLOC(tk, cap);
+        const int64_t cap = table_size(nl);
+        DCX_ALLOC(keys, nl > 0 ? nl : 1);
+        DCX_ALLOC(tk, 2 * (nl > 0 ? nl : 1)); /* entries: key, count */
         DCX_ALLOC(tc, cap);
+        DCX_ALLOC(slot_row, cap);
         DCX_ALLOC(units, d);
         int si = 0;
         for (int64_t g = 1; g <= nmax; g *= 2, si++) {
@@ -250,7 +319,7 @@ dcx_status dcx_patterns(dcx_source *src, const dcx_patterns_params *p, dcx_patte
                 }
                 double hsum = 0;
                 for (int64_t t = 0; t < g; t++) hsum += res->unit_entropy[units[t]];
-                for (int64_t i = 0; i < n; i++) {
+                for (int64_t i = 0; i < nl; i++) {
                     const uint64_t *w = bits + i * nw;
                     uint64_t key = 0;
                     for (int64_t t = 0; t < g; t++) {
@@ -259,9 +328,18 @@ dcx_status dcx_patterns(dcx_source *src, const dcx_patterns_params *p, dcx_patte
                     }
                     keys[i] = key;
                 }
-                int64_t m;
-                double h = word_entropy(keys, n, tk, tc, cap, &m);
-                double hmm = h + (double)(m - 1) / (2.0 * (double)n);
+                int64_t ml = count_keys(keys, nl, 1, slot_row, tc, cap, tk), m = 0, *cnt = NULL;
+                double hm[2] = {0, 0};
+                st = merge_counts(dist, tk, ml, 1, &cnt, &m);
+                if (st == DCX_OK && dcx_dist_rank(dist) == 0) {
+                    hm[0] = dcx__entropy_counts(cnt, m, n);
+                    hm[1] = (double)m;
+                }
+                free(cnt);
+                if (st != DCX_OK) goto fail;
+                DCX_TRY(dcx_dist_bcast_f64(dist, hm, 2, 0));
+                double h = hm[0];
+                double hmm = h + (hm[1] - 1) / (2.0 * (double)n);
                 shp += h;
                 sh += hmm;
                 smi += hsum - hmm;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
@@ -15,6 +16,9 @@
 #include <unistd.h>
 
 const char *cli_cmd_name = "";
+dcx_dist *cli_dist = NULL;
+
+int cli_is_root(void) { return dcx_dist_rank(cli_dist) == 0; }
 
 static void vprefix(const char *fmt, va_list ap)
 {
@@ -203,6 +207,7 @@ int cli_check_output(const char *path)
 
 int cli_json_write(const char *path, const cJSON *root)
 {
+    if (!cli_is_root()) return 0; /* rank 0 writes the results */
     char *text = cJSON_Print(root);
     if (!text) return cli_error("out of memory");
     if (strcmp(path, "-") == 0) {
@@ -282,4 +287,95 @@ void cli_progress_done(cli_progress *p)
         fflush(stderr);
         p->drawn = 0;
     }
+}
+
+/* ---- inputs ---- */
+
+void cli_free_paths(char **paths, int n)
+{
+    if (!paths) return;
+    for (int i = 0; i < n; i++) free(paths[i]);
+    free(paths);
+}
+
+static int push_path(char ***paths, int *n, int *cap, const char *p)
+{
+    if (*n == *cap) {
+        int nc = *cap ? 2 * *cap : 8;
+        char **np = realloc(*paths, (size_t)nc * sizeof *np);
+        if (!np) return 0;
+        *paths = np;
+        *cap = nc;
+    }
+    char *d = strdup(p);
+    if (!d) return 0;
+    (*paths)[(*n)++] = d;
+    return 1;
+}
+
+int cli_expand_inputs(const char *opt, const char *spec, char ***paths, int *n)
+{
+    char **out = NULL, *dup = strdup(spec ? spec : "");
+    int cnt = 0, cap = 0, ok = 1;
+    *paths = NULL;
+    *n = 0;
+    if (!dup) return !cli_error("out of memory");
+    for (char *save = NULL, *item = strtok_r(dup, ",", &save); item && ok; item = strtok_r(NULL, ",", &save)) {
+        if (!item[0]) continue;
+        if (!strpbrk(item, "*?[")) { /* a plain name: opened (and checked) later */
+            ok = push_path(&out, &cnt, &cap, item) || !cli_error("out of memory");
+            continue;
+        }
+        glob_t g;
+        int rc = glob(item, GLOB_ERR, NULL, &g); /* glob sorts the matches */
+        if (rc == GLOB_NOMATCH) {
+            cli_usage_error("%s: '%s' matches no file", opt, item);
+            ok = 0;
+        } else if (rc != 0) {
+            cli_error("%s: cannot expand '%s'", opt, item);
+            ok = 0;
+        } else {
+            for (size_t i = 0; i < g.gl_pathc && ok; i++)
+                ok = push_path(&out, &cnt, &cap, g.gl_pathv[i]) || !cli_error("out of memory");
+        }
+        if (rc == 0) globfree(&g);
+    }
+    free(dup);
+    if (ok && cnt == 0) {
+        cli_usage_error("%s: no file names in '%s'", opt, spec ? spec : "");
+        ok = 0;
+    }
+    if (!ok) {
+        cli_free_paths(out, cnt);
+        return 0;
+    }
+    *paths = out;
+    *n = cnt;
+    return 1;
+}
+
+int cli_open_input(char *const *paths, int n, const dcx_open_opts *oo, int split, dcx_source **out)
+{
+    dcx_source *src = NULL, *part = NULL;
+    *out = NULL;
+    dcx_status st = n == 1 ? dcx_source_open(paths[0], oo, &src)
+                           : dcx_source_open_many((const char *const *)paths, n, oo, &src);
+    /* a file missing on one node only: every rank stops, rank 0 reports */
+    if (split) st = dcx_dist_agree(cli_dist, st);
+    if (st != DCX_OK) {
+        dcx_source_free(src);
+        return cli_lib_error(st);
+    }
+    if (split && dcx_dist_size(cli_dist) > 1) {
+        int64_t r0, nr;
+        dcx_split_rows(dcx_source_rows(src), dcx_dist_rank(cli_dist), dcx_dist_size(cli_dist), &r0, &nr);
+        st = dcx_source_slice(src, r0, nr, &part);
+        if (st != DCX_OK) {
+            dcx_source_free(src);
+            return cli_lib_error(st);
+        }
+        src = part;
+    }
+    *out = src;
+    return 0;
 }

@@ -67,6 +67,28 @@ void cli_progress_done(cli_progress *p);
 /* Wall-clock seconds (monotonic). */
 double cli_now(void);
 
+/* ---- inputs and distributed runs ---- */
+
+/* The processes of this run: MPI_COMM_WORLD in the MPI build under mpirun
+ * (set by main), NULL (a single process) otherwise. */
+extern dcx_dist *cli_dist;
+/* 1 on rank 0 (the rank that prints and writes files). */
+int cli_is_root(void);
+
+/* Expand an --inputs value: comma-separated items, each a file name or a
+ * glob(3) pattern (its matches sorted by name). A pattern matching no file
+ * is a usage error naming `opt`. *paths (malloc'd strings, cli_free_paths)
+ * and *n on success; returns 0 after printing the error. */
+int cli_expand_inputs(const char *opt, const char *spec, char ***paths, int *n);
+void cli_free_paths(char **paths, int n);
+
+/* Open the input matrix: the n files of paths[] as one matrix (rows
+ * concatenated; n == 1: one file). In a distributed run (cli_dist with more
+ * than one rank) and when `split` is set, the source holds only this rank's
+ * contiguous block of rows (dcx_split_rows of the global row count). On
+ * failure prints the error and returns its exit status; 0 on success. */
+int cli_open_input(char *const *paths, int n, const dcx_open_opts *oo, int split, dcx_source **out);
+
 /* Subcommands. */
 int cmd_version(int argc, char **argv);
 int cmd_fit(int argc, char **argv);

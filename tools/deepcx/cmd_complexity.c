@@ -21,6 +21,10 @@ static void usage(FILE *f)
         "options:\n"
         "  --x FILE          inputs of the computation (.npy, .npz, .csv, IDX)\n"
         "  --y FILE          outputs of the computation, same number of rows\n"
+        "  --x-inputs LIST   X from several files read as one matrix, rows concatenated\n"
+        "                    (comma-separated names or quoted glob patterns, matches\n"
+        "                    sorted by name; same columns). Instead of --x\n"
+        "  --y-inputs LIST   the same for Y, instead of --y\n"
         "  --x-array NAME    member of an .npz to read for X (default: the only one)\n"
         "  --y-array NAME    member of an .npz to read for Y\n"
         "  --eps LIST        tolerances for C(eps), each in (0, 1] (default 0.1,0.05,0.01)\n"
@@ -49,7 +53,9 @@ static void usage(FILE *f)
         "           d-dimensional data manifold gives gamma ~ 4/d, so 4/gamma is\n"
         "           reported as the nonlinearity dimension.\n"
         "A rise of eta at the largest K means the pieces have too few samples to fit\n"
-        "(overfitting): read C and gamma from the rungs before it. See docs/observables.md.\n");
+        "(overfitting): read C and gamma from the rungs before it. See docs/observables.md.\n"
+        "Not distributed: X and Y are read into one process; under mpirun with more\n"
+        "than one process the command refuses to run (docs/scaling.md).\n");
 }
 
 static void print_human(const char *xp, const char *yp, const dcx_complexity_result *r)
@@ -131,6 +137,25 @@ static cJSON *to_json(const char *xp, const char *yp, const dcx_complexity_resul
     return o;
 }
 
+/* One file, or (list) the files of an --x-inputs/--y-inputs value read as
+ * one matrix. 0 on success, else the exit status after the message. */
+static int read_input(const char *spec, int list, const char *opt, const dcx_open_opts *oo, dcx_matrix **out)
+{
+    char **paths = NULL, *one[1] = {(char *)spec};
+    int n = 1, rc;
+    dcx_source *src = NULL;
+    *out = NULL;
+    if (list && !cli_expand_inputs(opt, spec, &paths, &n)) return CLI_EXIT_INPUT;
+    rc = cli_open_input(list ? paths : one, n, oo, 0, &src);
+    if (!rc) {
+        dcx_status st = dcx_source_read_all(src, DCX_F64, out);
+        if (st != DCX_OK) rc = cli_lib_error(st);
+    }
+    dcx_source_free(src);
+    cli_free_paths(paths, list ? n : 0);
+    return rc;
+}
+
 int cmd_complexity(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -141,6 +166,7 @@ int cmd_complexity(int argc, char **argv)
         {"seed", required_argument, 0, 's'},     {"threads", required_argument, 0, 't'},
         {"json", required_argument, 0, 'j'},     {"folds", required_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'},
+        {"x-inputs", required_argument, 0, 'P'}, {"y-inputs", required_argument, 0, 'Q'},
         {0, 0, 0, 0}};
     const char *xp = NULL, *yp = NULL, *xa = NULL, *ya = NULL, *json = NULL, *fp = NULL;
     unsigned char *folds = NULL;
@@ -153,12 +179,15 @@ int cmd_complexity(int argc, char **argv)
     dcx_matrix *x = NULL, *y = NULL;
     dcx_complexity_result *res = NULL;
     cJSON *root = NULL;
+    int xin = 0, yin = 0;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'x': xp = optarg; break;
-        case 'y': yp = optarg; break;
+        case 'x': xp = optarg; xin = 0; break;
+        case 'y': yp = optarg; yin = 0; break;
+        case 'P': xp = optarg; xin = 1; break;
+        case 'Q': yp = optarg; yin = 1; break;
         case 'X': xa = optarg; break;
         case 'Y': ya = optarg; break;
         case 'j': json = optarg; break;
@@ -207,7 +236,11 @@ int cmd_complexity(int argc, char **argv)
         goto out;
     }
     if (!xp || !yp) {
-        cli_usage_error("both --x and --y are required");
+        cli_usage_error("both --x and --y (or --x-inputs and --y-inputs) are required");
+        goto out;
+    }
+    if (dcx_dist_size(cli_dist) > 1) {
+        cli_error("complexity is not distributed: it reads X and Y into one process; run it without mpirun");
         goto out;
     }
     if (neps > 0) {
@@ -220,17 +253,11 @@ int cmd_complexity(int argc, char **argv)
     dcx_open_opts oo;
     dcx_open_opts_default(&oo);
     oo.array_name = xa;
-    dcx_status st = dcx_read_matrix(xp, &oo, DCX_F64, &x);
-    if (st != DCX_OK) {
-        rc = cli_lib_error(st);
-        goto out;
-    }
+    if ((rc = read_input(xp, xin, xin ? "--x-inputs" : "--x", &oo, &x))) goto out;
     oo.array_name = ya;
-    st = dcx_read_matrix(yp, &oo, DCX_F64, &y);
-    if (st != DCX_OK) {
-        rc = cli_lib_error(st);
-        goto out;
-    }
+    if ((rc = read_input(yp, yin, yin ? "--y-inputs" : "--y", &oo, &y))) goto out;
+    rc = CLI_EXIT_INPUT;
+    dcx_status st;
     if (x->rows != y->rows) {
         cli_error("%s: %lld rows, but %s has %lld: rows of X and Y must be the same samples", yp,
                   (long long)y->rows, xp, (long long)x->rows);

@@ -13,6 +13,7 @@ static void dim_usage(FILE *f)
 {
     fprintf(f,
         "usage: deepcx dim FILE [OPTIONS]\n"
+        "       deepcx dim --inputs LIST|GLOB [OPTIONS]\n"
         "\n"
         "Effective dimension of the activation matrix in FILE (rows = samples, columns =\n"
         "units; .npy, .npz, CSV/TSV, IDX). The columns are centred, the covariance\n"
@@ -26,6 +27,10 @@ static void dim_usage(FILE *f)
         "          standard error, with R²; '-' when the default window has < 3 ranks\n"
         "\n"
         "options:\n"
+        "  --inputs LIST|GLOB   read several files as one matrix, rows concatenated:\n"
+        "                       comma-separated names or glob patterns (quoted, e.g.\n"
+        "                       'acts-*.npy'; matches sorted by name); all files must\n"
+        "                       have the same number of columns. Instead of FILE\n"
         "  --rank-window LO:HI  ranks of the α fit (1-based, inclusive, HI >= LO+2,\n"
         "                       HI <= r); default 2:⌊r/2⌋\n"
         "  --local LIST|auto    local effective dimension: for each k in LIST (e.g.\n"
@@ -57,7 +62,11 @@ static void dim_usage(FILE *f)
         "\n"
         "output: a table of the values above and, with --local, one line per k:\n"
         "k, mean, median and std of D_eff over anchors, the anchors used and any\n"
-        "skipped (neighbourhoods of zero variance). Exit status 2 on bad input.\n");
+        "skipped (neighbourhoods of zero variance). Exit status 2 on bad input.\n"
+        "\n"
+        "MPI build (deepcx --version says MPI): 'mpirun -np P deepcx dim …' splits the\n"
+        "rows among P processes, sums their covariance pieces and writes from rank 0;\n"
+        "--local and N < D (the Gram route) need one process. See docs/scaling.md.\n");
 }
 
 static int parse_shape(const char *s, int64_t sh[3])
@@ -164,6 +173,7 @@ int cmd_dim(int argc, char **argv)
         {"spectrum", no_argument, 0, 'p'},          {"array", required_argument, 0, 'A'},
         {"seed", required_argument, 0, 's'},        {"threads", required_argument, 0, 't'},
         {"json", required_argument, 0, 'j'},        {"help", no_argument, 0, 'h'},
+        {"inputs", required_argument, 0, 'I'},
         {0, 0, 0, 0},
     };
     dcx_dim_params p;
@@ -178,6 +188,9 @@ int cmd_dim(int argc, char **argv)
     dcx_source *src = NULL, *ch = NULL;
     dcx_dim_result *res = NULL;
     cJSON *root = NULL;
+    const char *inputs = NULL;
+    char **paths = NULL;
+    int npaths = 0;
     int c;
     optind = 1;
     opterr = 0;
@@ -230,6 +243,7 @@ int cmd_dim(int argc, char **argv)
             if (!cli_parse_i64("--threads", optarg, 1, 1024, &threads)) goto out;
             break;
         case 'j': json = optarg; break;
+        case 'I': inputs = optarg; break;
         case 'h':
             dim_usage(stdout);
             rc = CLI_EXIT_OK;
@@ -242,7 +256,11 @@ int cmd_dim(int argc, char **argv)
             goto out;
         }
     }
-    if (optind != argc - 1) {
+    if (inputs && optind < argc) {
+        cli_usage_error("give either FILE or --inputs, not both");
+        goto out;
+    }
+    if (!inputs && optind != argc - 1) {
         cli_usage_error(optind >= argc ? "no input FILE" : "expected one FILE, got %d arguments", argc - optind);
         goto out;
     }
@@ -250,7 +268,8 @@ int cmd_dim(int argc, char **argv)
         cli_usage_error("--shape is only used with --mode channels");
         goto out;
     }
-    const char *file = argv[optind];
+    const char *file = inputs ? inputs : argv[optind];
+    if (inputs && !cli_expand_inputs("--inputs", inputs, &paths, &npaths)) goto out;
     if (json && cli_check_output(json)) goto out;
     p.seed = seed;
     p.local_k = ks;
@@ -258,11 +277,12 @@ int cmd_dim(int argc, char **argv)
     p.local_work = gflop > 0 ? gflop * 1e9 : -1;
     if (threads > 0) dcx_set_threads((int)threads);
 
-    dcx_status st = dcx_source_open(file, &oo, &src);
-    if (st != DCX_OK) {
-        rc = cli_lib_error(st);
-        goto out;
-    }
+    p.dist = cli_dist;
+    char *one[1] = {(char *)file};
+    rc = cli_open_input(inputs ? paths : one, inputs ? npaths : 1, &oo, 1, &src);
+    if (rc) goto out;
+    rc = CLI_EXIT_INPUT;
+    dcx_status st;
     if (channels) {
         if (!have_shape) {
             int64_t fs[DCX_MAX_NDIM];
@@ -312,5 +332,6 @@ out:
     dcx_dim_result_free(res);
     dcx_source_free(src);
     free(ks);
+    cli_free_paths(paths, npaths);
     return rc;
 }

@@ -12,12 +12,16 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: deepcx patterns FILE [OPTIONS]\n"
+        "       deepcx patterns --inputs LIST|GLOB [OPTIONS]\n"
         "\n"
         "Entropies of the binary activation patterns of rectifier (or spiking) units.\n"
         "FILE holds an activation matrix, N samples (rows) x D units (columns): .npy,\n"
         ".npz, .csv or IDX. Unit j is 'on' for sample i when a_ij > threshold.\n"
         "\n"
         "options:\n"
+        "  --inputs LIST     several files read as one matrix, rows concatenated:\n"
+        "                    comma-separated names or quoted glob patterns ('acts-*.npy',\n"
+        "                    matches sorted by name), same columns. Instead of FILE\n"
         "  --threshold T     on when a > T (default 0: for ReLU units, pre- and\n"
         "                    post-activations give the same pattern)\n"
         "  --groups G        random groups of units per size n in the scale curve\n"
@@ -42,6 +46,8 @@ static void usage(FILE *f)
         "             independent units, up to minus the bias correction).\n"
         "  Zipf       exponent s of count ~ rank^-s over the most frequent patterns\n"
         "             (ranks 1..min(100, patterns seen at least twice)).\n"
+        "MPI build: 'mpirun -np P deepcx patterns …' splits the rows among P processes\n"
+        "and merges their pattern counts exactly (docs/scaling.md).\n"
         "See docs/observables.md.\n");
 }
 
@@ -113,7 +119,7 @@ int cmd_patterns(int argc, char **argv)
         {"max-group", required_argument, 0, 'm'}, {"array", required_argument, 0, 'a'},
         {"seed", required_argument, 0, 's'},      {"threads", required_argument, 0, 't'},
         {"json", required_argument, 0, 'j'},      {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"inputs", required_argument, 0, 'I'},    {0, 0, 0, 0}};
     const char *path = NULL, *arr = NULL, *json = NULL;
     dcx_patterns_params p;
     dcx_patterns_params_default(&p);
@@ -122,6 +128,9 @@ int cmd_patterns(int argc, char **argv)
     dcx_source *src = NULL;
     dcx_patterns_result *res = NULL;
     cJSON *root = NULL;
+    const char *inputs = NULL;
+    char **paths = NULL;
+    int npaths = 0;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -144,6 +153,7 @@ int cmd_patterns(int argc, char **argv)
             if (!cli_parse_i64("--threads", optarg, 1, 1024, &threads)) goto out;
             break;
         case 'j': json = optarg; break;
+        case 'I': inputs = optarg; break;
         case 'h':
             usage(stdout);
             rc = CLI_EXIT_OK;
@@ -153,18 +163,28 @@ int cmd_patterns(int argc, char **argv)
             goto out;
         }
     }
-    if (optind != argc - 1) {
+    if (inputs && optind < argc) {
+        cli_usage_error("give either an activation file or --inputs, not both");
+        goto out;
+    }
+    if (!inputs && optind != argc - 1) {
         cli_usage_error(optind >= argc ? "an activation file is required" : "exactly one activation file is expected");
         goto out;
     }
-    path = argv[optind];
+    path = inputs ? inputs : argv[optind];
+    if (inputs && !cli_expand_inputs("--inputs", inputs, &paths, &npaths)) goto out;
     if (json && cli_check_output(json)) goto out;
     dcx_set_threads((int)threads);
     dcx_open_opts oo;
     dcx_open_opts_default(&oo);
     oo.array_name = arr;
-    dcx_status st = dcx_source_open(path, &oo, &src);
-    if (st == DCX_OK) {
+    char *one[1] = {(char *)path};
+    rc = cli_open_input(inputs ? paths : one, inputs ? npaths : 1, &oo, 1, &src);
+    if (rc) goto out;
+    rc = CLI_EXIT_INPUT;
+    p.dist = cli_dist;
+    dcx_status st = DCX_OK;
+    {
         cli_progress prog;
         cli_progress_init(&prog);
         p.progress = cli_progress_cb;
@@ -175,7 +195,7 @@ int cmd_patterns(int argc, char **argv)
     if (st != DCX_OK) {
         const char *msg = dcx_last_error();
         /* reader messages already name the file */
-        if (msg[0] && strncmp(msg, path, strlen(path)) != 0) {
+        if (!inputs && msg[0] && strncmp(msg, path, strlen(path)) != 0) {
             cli_error("%s: %s", path, msg);
             rc = (st == DCX_ERR_NOMEM || st == DCX_ERR_INTERNAL) ? CLI_EXIT_FAIL : CLI_EXIT_INPUT;
         } else {
@@ -193,5 +213,6 @@ out:
     dcx_source_free(src);
     dcx_patterns_free(res);
     cJSON_Delete(root);
+    cli_free_paths(paths, npaths);
     return rc;
 }

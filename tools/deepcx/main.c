@@ -5,6 +5,10 @@
 
 #include "cli.h"
 
+#ifdef DEEPCX_HAVE_MPI
+#include <mpi.h>
+#endif
+
 typedef struct {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -45,11 +49,41 @@ int cmd_version(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    printf("deepcx %s\nBLAS: %s\n", dcx_version(), dcx_blas_config());
+    printf("deepcx %s%s\nBLAS: %s\n", dcx_version(), dcx_dist_has_mpi() ? " (MPI)" : "", dcx_blas_config());
     return 0;
 }
 
+static int run(int argc, char **argv);
+
+/* In the MPI build every rank runs the same command on its block of rows;
+ * ranks other than 0 print nothing (stdout and stderr go to /dev/null) and
+ * write no file, and all ranks exit with the largest status of any rank. */
 int main(int argc, char **argv)
+{
+#ifdef DEEPCX_HAVE_MPI
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    if (dcx_dist_world(&cli_dist) != DCX_OK) {
+        fprintf(stderr, "deepcx: out of memory\n");
+        MPI_Abort(MPI_COMM_WORLD, CLI_EXIT_FAIL);
+    }
+    if (dcx_dist_rank(cli_dist) != 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) {
+            /* nothing sensible to report: keep going, rank 0 speaks */
+        }
+    }
+    int rc = run(argc, argv), all = rc;
+    MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    dcx_dist_free(cli_dist);
+    cli_dist = NULL;
+    MPI_Finalize();
+    return all;
+#else
+    return run(argc, argv);
+#endif
+}
+
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
