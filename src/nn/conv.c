@@ -4,6 +4,8 @@
  *   Y (OC, n·P_out) = W (OC, C·K·K) · cols,   y[s][oc][p] = Y[oc][s·P_out + p] + b[oc]
  * Backward: with dY in the same (OC, n·P_out) layout,
  *   dW = dY · colsᵀ,  db = Σ dY (double),  dcols = Wᵀ · dY,  dx = col2im(dcols).
+ * Each conv layer keeps its own column buffer from the forward pass for
+ * the backward pass; dcols overwrites it there.
  * Output size OH = (H + 2P − K)/S + 1 (floor), likewise OW. */
 #include <string.h>
 
@@ -65,6 +67,14 @@ static void col2im(const dcx__op *o, const float *cols, int64_t n, float *dx)
                         if (iy < 0 || iy >= H) continue;
                         float *xr = xp + iy * W;
                         const float *sr = src + oy * OW;
+                        if (S == 1) {
+                            int64_t lo = pad - kx, hi = W + pad - kx; /* valid ox: [lo, hi) */
+                            if (lo < 0) lo = 0;
+                            if (hi > OW) hi = OW;
+                            float *xd = xr - pad + kx;
+                            for (int64_t ox = lo; ox < hi; ox++) xd[ox] += sr[ox];
+                            continue;
+                        }
                         for (int64_t ox = 0; ox < OW; ox++) {
                             int64_t ix = ox * S - pad + kx;
                             if (ix >= 0 && ix < W) xr[ix] += sr[ox];
@@ -101,8 +111,7 @@ dcx_status dcx__conv_backward(const dcx__op *o, const float *params, float *grad
     for (int64_t s = 0; s < n; s++)
         for (int64_t oc = 0; oc < OC; oc++)
             memcpy(tmp + oc * ld + s * P, dy + (s * OC + oc) * P, (size_t)P * sizeof(float));
-    /* the forward pass's columns were overwritten by later layers: rebuild */
-    im2col(o, x, n, cols);
+    /* cols still holds this layer's im2col of x from the forward pass */
     DCX_TRY(dcx__sgemm(0, 1, OC, CKK, ld, 1.0f, tmp, ld, cols, ld, 0.0f, grads + o->w_off, CKK));
     float *db = grads + o->b_off;
     for (int64_t oc = 0; oc < OC; oc++) {

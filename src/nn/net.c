@@ -33,9 +33,7 @@ dcx_status dcx_net_create(const char *arch, int64_t in_c, int64_t in_h, int64_t 
     for (int i = 0; i < net->nops; i++) {
         dcx__op *o = &net->ops[i];
         if (o->kind == DCX__OP_CONV) {
-            int64_t cols = o->in_c * o->k * o->k * o->out_h * o->out_w;
             int64_t tmp = o->out_c * o->out_h * o->out_w;
-            if (cols > net->work_per_sample) net->work_per_sample = cols;
             if (tmp > net->work2_per_sample) net->work2_per_sample = tmp;
         }
     }
@@ -55,13 +53,13 @@ static void free_buffers(dcx_net *net)
             free(o->dout);
         }
         free(o->argmax);
-        o->out = o->dout = NULL;
+        free(o->cols);
+        o->out = o->dout = o->cols = NULL;
         o->argmax = NULL;
     }
-    free(net->work);
     free(net->work2);
     free(net->dlogits);
-    net->work = net->work2 = net->dlogits = NULL;
+    net->work2 = net->dlogits = NULL;
     net->cap = 0;
 }
 
@@ -97,11 +95,14 @@ static dcx_status reserve(dcx_net *net, int64_t n)
         DCX_ALLOC(o->out, total);
         DCX_ALLOC(o->dout, total);
         if (o->kind == DCX__OP_POOL) DCX_ALLOC(o->argmax, total);
+        if (o->kind == DCX__OP_CONV) {
+            int64_t cols;
+            if (!dcx__mul_ok(total / o->out_c, o->in_c * o->k * o->k, &cols))
+                DCX_FAIL(DCX_ERR_NOMEM, "batch of %lld samples too large", (long long)n);
+            DCX_ALLOC(o->cols, cols);
+        }
     }
-    if (net->work_per_sample) {
-        DCX_ALLOC(net->work, n * net->work_per_sample);
-        DCX_ALLOC(net->work2, n * net->work2_per_sample);
-    }
+    if (net->work2_per_sample) DCX_ALLOC(net->work2, n * net->work2_per_sample);
     DCX_ALLOC(net->dlogits, n * net->classes);
     net->cap = n;
     return DCX_OK;
@@ -152,7 +153,7 @@ dcx_status dcx_net_forward(dcx_net *net, const float *x, int64_t n)
         const float *in = op_input(net, i);
         switch (o->kind) {
         case DCX__OP_DENSE: DCX_TRY(dcx__dense_forward(o, net->params, in, n, o->out)); break;
-        case DCX__OP_CONV: DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, net->work, net->work2)); break;
+        case DCX__OP_CONV: DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, o->cols, net->work2)); break;
         case DCX__OP_RELU: dcx__relu_forward(in, n * dcx__op_out_size(o), o->out); break;
         case DCX__OP_POOL: dcx__pool_forward(o, in, n, o->out, o->argmax); break;
         case DCX__OP_FLATTEN: o->out = (float *)in; break;
@@ -190,7 +191,7 @@ dcx_status dcx_net_backward(dcx_net *net)
         switch (o->kind) {
         case DCX__OP_DENSE: DCX_TRY(dcx__dense_backward(o, net->params, net->grads, in, dy, n, dx)); break;
         case DCX__OP_CONV:
-            DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, n, dx, net->work, net->work2));
+            DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, n, dx, o->cols, net->work2));
             break;
         case DCX__OP_RELU:
             if (dx) dcx__relu_backward(o->out, dy, n * dcx__op_out_size(o), dx);

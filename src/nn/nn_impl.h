@@ -18,6 +18,8 @@ typedef struct dcx__op {
     float *out;              /* (cap, out_size); flatten: alias of the input */
     float *dout;             /* (cap, out_size) gradient wrt out; flatten: alias */
     int32_t *argmax;         /* pool: (cap, out_size) index into the input plane */
+    float *cols;             /* conv: im2col of the input, (in_c*k*k, cap*out_h*out_w),
+                                kept from forward for backward */
     char act_name[32];       /* name of `out` as an activation, "" if none */
 } dcx__op;
 
@@ -34,9 +36,8 @@ struct dcx_net {
     int64_t cap;        /* batch capacity of the buffers */
     int64_t n;          /* batch size of the last forward pass; 0 before */
     const float *input; /* borrowed input of the last forward pass */
-    float *work;        /* conv scratch: im2col columns, (cap * max_cols) */
     float *work2;       /* conv scratch: (out_c, n*P) gemm output */
-    int64_t work_per_sample, work2_per_sample;
+    int64_t work2_per_sample;
     float *dlogits;     /* (cap, classes) set by dcx_net_loss */
     int have_dlogits;
 };
