@@ -1,7 +1,7 @@
 #!/bin/bash
 # cli_train_accuracy_slow.sh (label "slow") — accuracy targets on
 # Fashion-MNIST, 5 epochs each, SGD with momentum 0.9, lr 0.05, cosine
-# schedule, batch 128, seed 1:
+# schedule, batch 128, seed 1, one thread (deterministic):
 #   mlp:256,256                             test accuracy >= 88 %
 #   cnn:c16k5p2,pool2,c32k5p2,pool2,fc128   test accuracy >= 90 %
 # Also checks that `deepcx eval` on the saved model reproduces the final test
@@ -19,7 +19,7 @@ fi
 check() { # name arch min_acc
     local name=$1 arch=$2 min=$3 t0=$SECONDS
     "$CLI" train --data fashion-mnist --arch "$arch" --epochs 5 --optimizer sgd --lr 0.05 --momentum 0.9 \
-        --schedule cosine --batch 128 --seed 1 --threads 2 --run "$T/$name" || fail "$name: training failed"
+        --schedule cosine --batch 128 --seed 1 --threads 1 --run "$T/$name" || fail "$name: training failed"
     local acc
     acc=$(sed -nE 's/.*"test_acc":[[:space:]]*([0-9.]+).*/\1/p' "$T/$name/summary.json")
     [ -n "$acc" ] || fail "$name: no test_acc in summary.json"
