@@ -30,12 +30,18 @@ dcx_status dcx_net_create(const char *arch, int64_t in_c, int64_t in_h, int64_t 
     DCX_TRY(dcx__arch_parse(net));
     DCX_ALLOC(net->params, net->nparams);
     DCX_ALLOC(net->grads, net->nparams);
+    int64_t wcols = 0, wtmp = 0;
     for (int i = 0; i < net->nops; i++) {
         dcx__op *o = &net->ops[i];
         if (o->kind == DCX__OP_CONV) {
-            int64_t tmp = o->out_c * o->out_h * o->out_w;
-            if (tmp > net->work2_per_sample) net->work2_per_sample = tmp;
+            int64_t c = dcx__conv_chunk(o), P = o->out_h * o->out_w;
+            if (c * o->in_c * o->k * o->k * P > wcols) wcols = c * o->in_c * o->k * o->k * P;
+            if (c * o->out_c * P > wtmp) wtmp = c * o->out_c * P;
         }
+    }
+    if (wcols) {
+        DCX_ALLOC(net->work, wcols);
+        DCX_ALLOC(net->work2, wtmp);
     }
     *out = net;
     return DCX_OK;
@@ -53,13 +59,11 @@ static void free_buffers(dcx_net *net)
             free(o->dout);
         }
         free(o->argmax);
-        free(o->cols);
-        o->out = o->dout = o->cols = NULL;
+        o->out = o->dout = NULL;
         o->argmax = NULL;
     }
-    free(net->work2);
     free(net->dlogits);
-    net->work2 = net->dlogits = NULL;
+    net->dlogits = NULL;
     net->cap = 0;
 }
 
@@ -70,6 +74,8 @@ void dcx_net_free(dcx_net *net)
     free(net->ops);
     free(net->tensors);
     free(net->tensor_names);
+    free(net->work);
+    free(net->work2);
     free(net->params);
     free(net->grads);
     free(net);
@@ -95,14 +101,8 @@ static dcx_status reserve(dcx_net *net, int64_t n)
         DCX_ALLOC(o->out, total);
         DCX_ALLOC(o->dout, total);
         if (o->kind == DCX__OP_POOL) DCX_ALLOC(o->argmax, total);
-        if (o->kind == DCX__OP_CONV) {
-            int64_t cols;
-            if (!dcx__mul_ok(total / o->out_c, o->in_c * o->k * o->k, &cols))
-                DCX_FAIL(DCX_ERR_NOMEM, "batch of %lld samples too large", (long long)n);
-            DCX_ALLOC(o->cols, cols);
-        }
+
     }
-    if (net->work2_per_sample) DCX_ALLOC(net->work2, n * net->work2_per_sample);
     DCX_ALLOC(net->dlogits, n * net->classes);
     net->cap = n;
     return DCX_OK;
@@ -153,7 +153,7 @@ dcx_status dcx_net_forward(dcx_net *net, const float *x, int64_t n)
         const float *in = op_input(net, i);
         switch (o->kind) {
         case DCX__OP_DENSE: DCX_TRY(dcx__dense_forward(o, net->params, in, n, o->out)); break;
-        case DCX__OP_CONV: DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, o->cols, net->work2)); break;
+        case DCX__OP_CONV: DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, net->work, net->work2)); break;
         case DCX__OP_RELU: dcx__relu_forward(in, n * dcx__op_out_size(o), o->out); break;
         case DCX__OP_POOL: dcx__pool_forward(o, in, n, o->out, o->argmax); break;
         case DCX__OP_FLATTEN: o->out = (float *)in; break;
@@ -191,7 +191,7 @@ dcx_status dcx_net_backward(dcx_net *net)
         switch (o->kind) {
         case DCX__OP_DENSE: DCX_TRY(dcx__dense_backward(o, net->params, net->grads, in, dy, n, dx)); break;
         case DCX__OP_CONV:
-            DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, n, dx, o->cols, net->work2));
+            DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, n, dx, net->work, net->work2));
             break;
         case DCX__OP_RELU:
             if (dx) dcx__relu_backward(o->out, dy, n * dcx__op_out_size(o), dx);
