@@ -262,7 +262,10 @@ dcx_status dcx_trainer_run(dcx_trainer *t, const char *run_dir, const dcx_train_
                 si.batch = nb;
                 si.lr = lr;
                 si.elapsed = t->elapsed;
-                if (hooks->on_step(hooks->ctx, t, &si)) DCX_FAIL(DCX_ERR_ARG, "%s", dcx_last_error());
+                if (hooks->on_step(hooks->ctx, t, &si)) {
+                    st = DCX_ERR_ARG; /* the hook's own message stays */
+                    goto fail;
+                }
                 last = now_s(); /* hook time is not training time */
             }
             if (run_dir && t->step_in_epoch < spe &&
@@ -290,7 +293,10 @@ dcx_status dcx_trainer_run(dcx_trainer *t, const char *run_dir, const dcx_train_
         t->ep_loss_sum = 0;
         t->ep_correct = t->ep_seen = 0;
         if (run_dir) DCX_TRY(append_metrics(t, run_dir, &e));
-        if (hooks && hooks->on_epoch && hooks->on_epoch(hooks->ctx, t, &e)) DCX_FAIL(DCX_ERR_ARG, "%s", dcx_last_error());
+        if (hooks && hooks->on_epoch && hooks->on_epoch(hooks->ctx, t, &e)) {
+            st = DCX_ERR_ARG;
+            goto fail;
+        }
         if (run_dir) {
             DCX_TRY(checkpoint(t, run_dir, hooks, &have_ckpt));
             last_ckpt = now_s();
