@@ -5,7 +5,7 @@
 # deepcx, torch, ...), medians. Reports wall-clock samples/s and samples per
 # CPU-second (process CPU time of the training loop: robust to other load
 # on a shared machine, meaningful for THREADS=1).
-# usage: bench/bench_train.sh [REPS=3] [THREADS=1 2]   (env CLI=build/deepcx)
+# usage: bench/bench_train.sh [REPS=3] [THREADS=1 2]   (env CLI=build/deepcx, ARCHS="mlp:512,512 cnn:...")
 set -eu
 REPS=${1:-3}
 shift || true
@@ -17,7 +17,7 @@ trap 'rm -rf "$T"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 printf '| network | threads | deepcx samples/s | PyTorch samples/s | ratio (wall) | deepcx samples/CPU-s | PyTorch samples/CPU-s | ratio (CPU) |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
-for arch in mlp:512,512 cnn:c16k5p2,pool2,c32k5p2,pool2,fc128; do
+for arch in ${ARCHS:-mlp:512,512 cnn:c16k5p2,pool2,c32k5p2,pool2,fc128}; do
     for th in $THREADS; do
         : > "$T/d"; : > "$T/dc"; : > "$T/p"; : > "$T/pc"
         for r in $(seq 1 "$REPS"); do
