@@ -208,6 +208,15 @@ static void test_npz(void **state)
     m = load(p, &o);
     assert_matrix_equals("compressed.npz:f", m, ref, EXACT);
     dcx_matrix_free(m);
+    snprintf(p, sizeof p, "%s", fixture("io/zip64.npz")); /* zip64 end records and extra fields */
+    o.array_name = "a";
+    m = load(p, &o);
+    assert_matrix_equals("zip64.npz:a", m, ref, EXACT);
+    dcx_matrix_free(m);
+    o.array_name = "b";
+    m = load(p, &o);
+    assert_matrix_equals("zip64.npz:b", m, refk, EXACT);
+    dcx_matrix_free(m);
     m = load_fixture("io/single.npz"); /* the only member, no name needed */
     assert_matrix_equals("single.npz", m, ref, EXACT);
     dcx_matrix_free(m);
@@ -369,6 +378,43 @@ static void test_write_npy_roundtrip(void **state)
     dcx_matrix_free(b);
 }
 
+/* Offsets beyond 2 GB and 4 GB: a sparse Fortran-order file whose second
+ * column starts 4.8 GB into the file; the first block of rows reads both
+ * columns, so the values planted there must come back. */
+static void test_big_offsets(void **state)
+{
+    (void)state;
+    const int64_t N = 600000000; /* 2 columns of float64: 9.6 GB, sparse */
+    const char *p = hostile_npy("sparse.npy", "{'descr': '<f8', 'fortran_order': True, 'shape': (600000000, 2), }", NULL, 0);
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    double v0 = 1.25, v1 = -7.5, v2 = 3.0;
+    int64_t data = 128; /* header length of hostile_npy for this dict */
+    assert_int_equal(fseeko(f, 0, SEEK_END), 0);
+    assert_int_equal(ftello(f), data);
+    assert_int_equal(fseeko(f, data, SEEK_SET), 0);
+    fwrite(&v0, 8, 1, f);                                  /* (0, 0) */
+    assert_int_equal(fseeko(f, data + N * 8, SEEK_SET), 0); /* (0, 1), at 4.8 GB */
+    fwrite(&v1, 8, 1, f);
+    assert_int_equal(fseeko(f, data + (2 * N - 1) * 8, SEEK_SET), 0); /* (N-1, 1), the last byte */
+    fwrite(&v2, 8, 1, f);
+    if (fclose(f) != 0) {
+        print_message("cannot write a sparse 9.6 GB file here; skipped\n");
+        unlink(p);
+        return;
+    }
+    dcx_source *s = NULL;
+    ASSERT_OK(dcx_source_open(p, NULL, &s));
+    assert_true(dcx_source_rows(s) == N && dcx_source_cols(s) == 2);
+    double buf[8];
+    int64_t got;
+    ASSERT_OK(dcx_source_read(s, 4, buf, &got));
+    assert_int_equal(got, 4);
+    assert_true(buf[0] == v0 && buf[1] == v1 && buf[2] == 0 && buf[7] == 0);
+    dcx_source_free(s);
+    unlink(p);
+}
+
 /* ---- bad input ---- */
 
 /* Opening and reading everything fails with `status`; the message starts
@@ -454,6 +500,12 @@ static void test_bad_npy(void **state)
     p = tmp_path("hlen.npy");
     write_file(p, hb, 12);
     expect_fail(p, DCX_ERR_FORMAT, "truncated header");
+    /* native byte order '=' */
+    double nat[4] = {1.5, -2, 3, 4};
+    p = hostile_npy("native.npy", "{'descr': '=f8', 'fortran_order': False, 'shape': (2, 2), }", nat, sizeof nat);
+    dcx_matrix *m = load(p, NULL);
+    assert_true(dcx_matrix_get(m, 0, 0) == 1.5 && dcx_matrix_get(m, 0, 1) == -2 && dcx_matrix_get(m, 1, 1) == 4);
+    dcx_matrix_free(m);
     /* NaN and Inf name the row and column */
     double d[6] = {1, 2, 3, 4, 5, 6};
     d[5] = NAN;
@@ -523,6 +575,20 @@ static void test_bad_npz(void **state)
     write_file(t, raw, n);
     expect_fail(t, DCX_ERR_FORMAT, "corrupt");
     free(raw);
+    /* intact data, wrong CRC-32 in the central directory: caught at the end */
+    raw = slurp(p, &n);
+    unsigned char *cdir = NULL;
+    for (size_t i = n - 22; i-- > 0;)
+        if (memcmp(raw + i, "PK\x01\x02", 4) == 0) {
+            cdir = raw + i;
+            break;
+        }
+    assert_non_null(cdir);
+    cdir[16] ^= 0x01;
+    t = tmp_path("crc.npz");
+    write_file(t, raw, n);
+    expect_fail(t, DCX_ERR_FORMAT, "CRC-32 mismatch");
+    free(raw);
 }
 
 static void test_bad_idx(void **state)
@@ -551,6 +617,13 @@ static void test_bad_idx(void **state)
     assert_int_equal(m->rows, 500);
     assert_int_equal(m->cols, 500);
     dcx_matrix_free(m);
+    /* corrupt (not short) gzip data */
+    raw = slurp(p, &n);
+    for (size_t i = n / 3; i < n / 3 + 64; i++) raw[i] ^= 0xA5;
+    t = tmp_path("garbled-idx2-ubyte.gz");
+    write_file(t, raw, n);
+    free(raw);
+    expect_fail(t, DCX_ERR_FORMAT, "corrupt gzip data");
     /* bad type code */
     unsigned char bad[16] = {0, 0, 0x0A, 1, 0, 0, 0, 2, 1, 2};
     t = tmp_path("type-idx1-ubyte");
@@ -569,7 +642,8 @@ int main(void)
         cmocka_unit_test(test_npy_dtypes_orders), cmocka_unit_test(test_npy_shapes),
         cmocka_unit_test(test_npz),               cmocka_unit_test(test_csv),
         cmocka_unit_test(test_idx),               cmocka_unit_test(test_blocks_and_rewind),
-        cmocka_unit_test(test_write_npy_roundtrip), cmocka_unit_test(test_bad_generic),
+        cmocka_unit_test(test_write_npy_roundtrip), cmocka_unit_test(test_big_offsets),
+        cmocka_unit_test(test_bad_generic),
         cmocka_unit_test(test_bad_npy),           cmocka_unit_test(test_bad_csv),
         cmocka_unit_test(test_bad_npz),           cmocka_unit_test(test_bad_idx),
     };

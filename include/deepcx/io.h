@@ -6,8 +6,8 @@
  * to N x (product of the other dimensions); the original shape is kept.
  *
  * Formats (chosen by content and extension, see docs/file-formats.md):
- *   .npy   float32/float64/int8/16/32/64/uint8, little or big endian,
- *          C or Fortran order, 1-D (N x 1), 2-D, N-D
+ *   .npy   float32/float64/int8/16/32/64/uint8/16/32/64/bool, little or
+ *          big endian, C or Fortran order, 1-D (N x 1), 2-D, N-D, v1-v3
  *   .npz   the array named by opts->array_name, or the only array
  *   .csv/.tsv/.txt  numeric, optional header line, delimiter , ; tab or space
  *   IDX    (MNIST format, optionally gzip'd): idx3 images -> N x (rows*cols),
@@ -59,6 +59,8 @@ int dcx_source_shape(const dcx_source *s, int64_t shape[DCX_MAX_NDIM]);
 const char *dcx_source_name(const dcx_source *s);
 
 /* Read up to max_rows next rows into buf (row-major, max_rows x cols doubles).
+ * Blocks of about a million values (8 MB) read fastest: larger blocks no
+ * longer fit in cache and are bound by memory bandwidth.
  * *nread = rows read; 0 at the end. Fails with DCX_ERR_FORMAT (truncated) or
  * DCX_ERR_NUMERIC (NaN/Inf). */
 dcx_status dcx_source_read(dcx_source *s, int64_t max_rows, double *buf, int64_t *nread);

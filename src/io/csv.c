@@ -97,7 +97,7 @@ static int64_t count_fields(char *line, char delim)
 
 static int parse_number(const char *s, size_t len, double *v)
 {
-    char tmp[128];
+    char tmp[256];
     if (len == 0 || len >= sizeof tmp) return 0;
     memcpy(tmp, s, len);
     tmp[len] = '\0';

@@ -38,6 +38,8 @@ static dcx_status gz_fail(gz_bytes *z, int64_t want_end)
     if (err == Z_OK || err == Z_BUF_ERROR)
         return dcx_set_error(DCX_ERR_FORMAT, "%s: truncated data: the decompressed data end at byte %lld, expected %lld",
                              z->b.name, (long long)z->pos, (long long)want_end);
+    size_t nl = strlen(z->b.name);
+    if (msg && strncmp(msg, z->b.name, nl) == 0 && msg[nl] == ':' && msg[nl + 1] == ' ') msg += nl + 2;
     return dcx_set_error(DCX_ERR_FORMAT, "%s: corrupt gzip data (%s)", z->b.name, msg ? msg : "zlib error");
 }
 
@@ -145,8 +147,11 @@ dcx_status dcx__idx_open(const char *path, const dcx_open_opts *o, dcx_source **
         fd = -1;
     }
 
-    if (gz ? b->pread(b, m, 4, 0) != DCX_OK : (fsize < 4 || b->pread(b, m, 4, 0) != DCX_OK))
+    if (gz) {
+        DCX_TRY(b->pread(b, m, 4, 0)); /* its message says truncated or corrupt gzip data */
+    } else if (fsize < 4 || b->pread(b, m, 4, 0) != DCX_OK) {
         DCX_FAIL(DCX_ERR_FORMAT, "%s: not an IDX file (too short for the magic number)", path);
+    }
     if (m[0] != 0 || m[1] != 0) DCX_FAIL(DCX_ERR_FORMAT, "%s: not an IDX file (bad magic)", path);
     const char *tn = type_name(m[2]);
     if (!tn) DCX_FAIL(DCX_ERR_FORMAT, "%s: not an IDX file (bad type code 0x%02X)", path, m[2]);
@@ -161,8 +166,7 @@ dcx_status dcx__idx_open(const char *path, const dcx_open_opts *o, dcx_source **
     if (!gz && fsize < 4 + 4 * ndim)
         DCX_FAIL(DCX_ERR_FORMAT, "%s: truncated IDX header: %d dimensions need %d bytes, file holds %lld", path, ndim,
                  4 + 4 * ndim, (long long)fsize);
-    st = b->pread(b, d, (size_t)(4 * ndim), 4);
-    if (st != DCX_OK) DCX_FAIL(DCX_ERR_FORMAT, "%s: truncated IDX header (%d dimensions)", path, ndim);
+    DCX_TRY(b->pread(b, d, (size_t)(4 * ndim), 4));
     info.ndim = ndim;
     char shp[160];
     size_t sl = 0;

@@ -8,10 +8,13 @@
  * sizes are overflow-checked and compared with the real size before anything
  * is allocated. Data are read in row blocks through a byte window
  * (source_impl.h), so memory does not grow with N:
- *   C order:       the block is one contiguous run of bytes; it is read into
- *                  the tail of the caller's double buffer and widened to
- *                  double in place, front to back (element i's 8 destination
- *                  bytes never reach raw element i+1), so no extra buffer.
+ *   C order:       the block is one contiguous run of bytes. float64 goes
+ *                  straight into the caller's buffer; other types are read in
+ *                  cache-sized chunks (256 KB) into a scratch buffer and
+ *                  widened to double from there (a small block is read into
+ *                  the tail of the caller's buffer and widened in place,
+ *                  front to back: element i's 8 destination bytes never
+ *                  reach raw element i+1).
  *   Fortran order: each column is contiguous; per column, the block's slice
  *                  of rows is read at its offset into a bounded scratch.
  * N-D arrays are flattened to N x prod(shape[1..]) in C order of the trailing
@@ -27,6 +30,7 @@
 
 #define NPY_MAX_HEADER (1 << 20)     /* numpy itself refuses headers > 10000 bytes by default */
 #define FORTRAN_CHUNK_ROWS (1 << 16) /* rows per pread in Fortran order */
+#define CHUNK_BYTES (1 << 18)        /* C order: raw bytes widened per pass through the scratch */
 
 static int host_little(void)
 {
@@ -286,7 +290,7 @@ fail:
 typedef struct npy_reader {
     dcx__bytes *b;
     dcx__npy_info h;
-    unsigned char *scratch; /* Fortran order: FORTRAN_CHUNK_ROWS * isize */
+    unsigned char *scratch; /* max(CHUNK_BYTES, FORTRAN_CHUNK_ROWS * isize) bytes */
 } npy_reader;
 
 static void swap_bytes(unsigned char *p, size_t count, int isize)
@@ -339,15 +343,30 @@ static dcx_status read_c(dcx_source *s, npy_reader *r, int64_t n, double *buf)
 {
     const dcx__npy_info *h = &r->h;
     size_t count = (size_t)n * (size_t)s->cols;
-    if (count == 0) return DCX_OK;
-    size_t nbytes = count * (size_t)h->isize;
-    unsigned char *raw = (unsigned char *)buf + (count * sizeof(double) - nbytes);
     int64_t off = h->data_off + s->pos * s->cols * h->isize;
-    dcx_status st = r->b->pread(r->b, raw, nbytes, off);
-    if (st != DCX_OK) return st;
-    if (h->swap) swap_bytes(raw, count, h->isize);
-    if (h->kind == 'f' && h->isize == 8) return DCX_OK; /* already in place */
-    widen(h, raw, count, buf, 1);
+    dcx_status st;
+    if (count == 0) return DCX_OK;
+    if (h->kind == 'f' && h->isize == 8 && !h->swap) /* already doubles: straight into buf */
+        return r->b->pread(r->b, buf, count * sizeof(double), off);
+    if (count * (size_t)h->isize <= CHUNK_BYTES || !r->scratch) {
+        /* small block: read into the tail of buf and widen in place */
+        size_t nbytes = count * (size_t)h->isize;
+        unsigned char *raw = (unsigned char *)buf + (count * sizeof(double) - nbytes);
+        if ((st = r->b->pread(r->b, raw, nbytes, off)) != DCX_OK) return st;
+        if (h->swap) swap_bytes(raw, count, h->isize);
+        if (!(h->kind == 'f' && h->isize == 8)) widen(h, raw, count, buf, 1);
+        return DCX_OK;
+    }
+    /* large block: cache-sized chunks through the scratch buffer, so that the
+     * raw bytes are still in cache when they are widened */
+    size_t per = CHUNK_BYTES / (size_t)h->isize;
+    for (size_t done = 0; done < count; done += per) {
+        size_t m = count - done < per ? count - done : per;
+        if ((st = r->b->pread(r->b, r->scratch, m * (size_t)h->isize, off + (int64_t)(done * (size_t)h->isize))) != DCX_OK)
+            return st;
+        if (h->swap) swap_bytes(r->scratch, m, h->isize);
+        widen(h, r->scratch, m, buf + done, 1);
+    }
     return DCX_OK;
 }
 
@@ -415,7 +434,7 @@ dcx_status dcx__npy_open_info(const char *name, dcx__bytes *b, const dcx__npy_in
     r->b = b;
     b = NULL;
     r->h = *info;
-    if (r->h.fortran && r->h.cols > 1) DCX_ALLOC(r->scratch, (size_t)FORTRAN_CHUNK_ROWS * (size_t)r->h.isize);
+    DCX_ALLOC(r->scratch, (size_t)FORTRAN_CHUNK_ROWS * 8 > CHUNK_BYTES ? (size_t)FORTRAN_CHUNK_ROWS * 8 : CHUNK_BYTES);
     DCX_TRY(dcx__source_new(name, &npy_ops, r, out));
     dcx_source *s = *out;
     s->rows = r->h.rows;
