@@ -36,7 +36,7 @@ grep -q "resuming .* at step [1-9]" "$T/resume.err" || fail "did not resume from
 echo "$(cat "$T/resume.err")"
 cmp "$T/full/model.dcx" "$T/part/model.dcx" || fail "model.dcx differs between the uninterrupted and the resumed run"
 # the epoch lines of metrics.jsonl agree in every value except timing
-strip() { sed -E 's/,"seconds":[^,]*,"samples_per_sec":[^}]*//' "$1"; }
+strip() { sed -E 's/,"seconds":.*/}/' "$1"; }
 diff <(strip "$T/full/metrics.jsonl") <(strip "$T/part/metrics.jsonl") || fail "metrics.jsonl differs"
 [ "$(wc -l < "$T/part/metrics.jsonl")" = 2 ] || fail "metrics.jsonl should have 2 epoch lines"
 

@@ -194,6 +194,11 @@ static void test_grad_cnn(void **state)
     (void)state;
     /* conv with padding and stride, pool, a second conv, fc, final dense */
     check_net("cnn:c3k3p1s2,c4k2p1,pool2,fc6", 2, 7, 7, 3, 3);
+    /* the same with the batch split into im2col chunks of 2 samples (the
+     * weight gradient accumulates over chunks) */
+    dcx__conv_chunk_max = 2;
+    check_net("cnn:c3k3p1s2,c4k2p1,pool2,fc6", 2, 7, 7, 3, 5);
+    dcx__conv_chunk_max = 0;
 }
 
 /* Per-layer check: L = Σ g ⊙ layer(x) with a fixed random g; gradients wrt
@@ -297,6 +302,13 @@ static void test_grad_dense(void **state)
 static void test_grad_conv(void **state)
 {
     (void)state;
+    dcx__conv_chunk_max = 1; /* one sample per chunk: accumulation across chunks */
+    {
+        dcx__op o = {.kind = DCX__OP_CONV, .in_c = 2, .in_h = 5, .in_w = 5, .out_c = 3, .k = 3, .stride = 1, .pad = 1};
+        o.out_h = o.out_w = 5;
+        check_op(&o, 3);
+    }
+    dcx__conv_chunk_max = 0;
     int64_t cfg[][3] = {{3, 1, 0}, {3, 2, 1}, {2, 1, 1}, {4, 3, 2}}; /* k, stride, pad */
     for (size_t i = 0; i < 4; i++) {
         dcx__op o = {.kind = DCX__OP_CONV, .in_c = 2, .in_h = 6, .in_w = 5, .out_c = 3,

@@ -99,8 +99,10 @@ dcx_status dcx_net_find_tensor(const dcx_net *net, const char *name, dcx_param_v
 
 /* Forward pass of n samples x (n, input size), row-major (NCHW per sample).
  * `x` is borrowed until the next forward pass (it is the "input"
- * activation and is read by dcx_net_backward). Buffers grow as needed
- * (DCX_ERR_NOMEM). */
+ * activation and is read by dcx_net_backward). The activation buffers grow
+ * to the largest batch seen and stay (DCX_ERR_NOMEM when they cannot):
+ * a conv layer also keeps its im2col matrix, in·k·k·out_h·out_w floats per
+ * sample, so measure large probe sets in chunks of a few hundred samples. */
 dcx_status dcx_net_forward(dcx_net *net, const float *x, int64_t n);
 
 /* Softmax cross-entropy of the last forward pass against labels[0..n) in

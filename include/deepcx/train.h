@@ -171,7 +171,8 @@ typedef struct dcx_epoch_info {
     double train_loss, train_acc; /* mean over the epoch's minibatches, per sample */
     double test_loss, test_acc;   /* on the held-out split */
     double seconds;          /* wall time of this epoch (incl. evaluation) */
-    double samples_per_sec;  /* training samples per second in this epoch */
+    double samples_per_sec;  /* training samples per second (wall clock) in this epoch */
+    double cpu_seconds;      /* process CPU time of this epoch's training steps (all threads) */
 } dcx_epoch_info;
 
 /* Hooks, all optional. They run in the training thread. The step hook runs

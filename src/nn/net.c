@@ -30,14 +30,18 @@ dcx_status dcx_net_create(const char *arch, int64_t in_c, int64_t in_h, int64_t 
     DCX_TRY(dcx__arch_parse(net));
     DCX_ALLOC(net->params, net->nparams);
     DCX_ALLOC(net->grads, net->nparams);
+    int64_t wcols = 0, wtmp = 0;
     for (int i = 0; i < net->nops; i++) {
         dcx__op *o = &net->ops[i];
         if (o->kind == DCX__OP_CONV) {
-            int64_t cols = o->in_c * o->k * o->k * o->out_h * o->out_w;
-            int64_t tmp = o->out_c * o->out_h * o->out_w;
-            if (cols > net->work_per_sample) net->work_per_sample = cols;
-            if (tmp > net->work2_per_sample) net->work2_per_sample = tmp;
+            int64_t c = dcx__conv_chunk(o), P = o->out_h * o->out_w;
+            if (c * o->in_c * o->k * o->k * P > wcols) wcols = c * o->in_c * o->k * o->k * P;
+            if (c * o->out_c * P > wtmp) wtmp = c * o->out_c * P;
         }
+    }
+    if (wcols) {
+        DCX_ALLOC(net->work, wcols);
+        DCX_ALLOC(net->work2, wtmp);
     }
     *out = net;
     return DCX_OK;
@@ -58,10 +62,8 @@ static void free_buffers(dcx_net *net)
         o->out = o->dout = NULL;
         o->argmax = NULL;
     }
-    free(net->work);
-    free(net->work2);
     free(net->dlogits);
-    net->work = net->work2 = net->dlogits = NULL;
+    net->dlogits = NULL;
     net->cap = 0;
 }
 
@@ -72,6 +74,8 @@ void dcx_net_free(dcx_net *net)
     free(net->ops);
     free(net->tensors);
     free(net->tensor_names);
+    free(net->work);
+    free(net->work2);
     free(net->params);
     free(net->grads);
     free(net);
@@ -97,10 +101,7 @@ static dcx_status reserve(dcx_net *net, int64_t n)
         DCX_ALLOC(o->out, total);
         DCX_ALLOC(o->dout, total);
         if (o->kind == DCX__OP_POOL) DCX_ALLOC(o->argmax, total);
-    }
-    if (net->work_per_sample) {
-        DCX_ALLOC(net->work, n * net->work_per_sample);
-        DCX_ALLOC(net->work2, n * net->work2_per_sample);
+
     }
     DCX_ALLOC(net->dlogits, n * net->classes);
     net->cap = n;

@@ -34,9 +34,8 @@ struct dcx_net {
     int64_t cap;        /* batch capacity of the buffers */
     int64_t n;          /* batch size of the last forward pass; 0 before */
     const float *input; /* borrowed input of the last forward pass */
-    float *work;        /* conv scratch: im2col columns, (cap * max_cols) */
-    float *work2;       /* conv scratch: (out_c, n*P) gemm output */
-    int64_t work_per_sample, work2_per_sample;
+    float *work;        /* conv scratch: columns of one chunk of samples */
+    float *work2;       /* conv scratch: (out_c, chunk*P) gemm output */
     float *dlogits;     /* (cap, classes) set by dcx_net_loss */
     int have_dlogits;
 };
@@ -50,6 +49,12 @@ dcx_status dcx__dense_forward(const dcx__op *o, const float *params, const float
 dcx_status dcx__dense_backward(const dcx__op *o, const float *params, float *grads, const float *x,
                                const float *dy, int64_t n, float *dx);
 
+/* Samples per im2col chunk of a conv layer; cols scratch needs
+ * chunk*in_c*k*k*out_h*out_w floats, tmp chunk*out_c*out_h*out_w. */
+int64_t dcx__conv_chunk(const dcx__op *o);
+/* Tests only: when > 0, caps the chunk (to exercise the multi-chunk path).
+ * Set it before creating the networks that use it. */
+extern int64_t dcx__conv_chunk_max;
 dcx_status dcx__conv_forward(const dcx__op *o, const float *params, const float *x, int64_t n, float *y,
                              float *cols, float *tmp);
 dcx_status dcx__conv_backward(const dcx__op *o, const float *params, float *grads, const float *x,

@@ -6,30 +6,60 @@
 
 #include "nn_impl.h"
 
+/* One plane, any k: the first maximum of each window wins; a NaN wins. */
+static void generic_plane(int64_t k, int64_t H, int64_t W, int64_t OH, int64_t OW, const float *xp, float *yp,
+                          int32_t *ap)
+{
+    (void)H;
+    for (int64_t oy = 0; oy < OH; oy++)
+        for (int64_t ox = 0; ox < OW; ox++) {
+            int64_t best = oy * k * W + ox * k;
+            float bv = xp[best];
+            for (int64_t dy = 0; dy < k; dy++)
+                for (int64_t dx = 0; dx < k; dx++) {
+                    int64_t idx = (oy * k + dy) * W + ox * k + dx;
+                    if (xp[idx] > bv || (xp[idx] != xp[idx] && bv == bv)) {
+                        bv = xp[idx];
+                        best = idx;
+                    }
+                }
+            yp[oy * OW + ox] = bv;
+            ap[oy * OW + ox] = (int32_t)best;
+        }
+}
+
 void dcx__pool_forward(const dcx__op *o, const float *x, int64_t n, float *y, int32_t *argmax)
 {
     int64_t k = o->k, H = o->in_h, W = o->in_w, OH = o->out_h, OW = o->out_w;
-    for (int64_t s = 0; s < n * o->in_c; s++) {
-        const float *xp = x + s * H * W;
-        float *yp = y + s * OH * OW;
-        int32_t *ap = argmax + s * OH * OW;
-        for (int64_t oy = 0; oy < OH; oy++)
-            for (int64_t ox = 0; ox < OW; ox++) {
-                int64_t best = oy * k * W + ox * k;
-                float bv = xp[best];
-                for (int64_t dy = 0; dy < k; dy++)
-                    for (int64_t dx = 0; dx < k; dx++) {
-                        int64_t idx = (oy * k + dy) * W + ox * k + dx;
-                        /* NaN propagates like PyTorch: a NaN wins */
-                        if (xp[idx] > bv || (isnan(xp[idx]) && !isnan(bv))) {
-                            bv = xp[idx];
-                            best = idx;
-                        }
-                    }
-                yp[oy * OW + ox] = bv;
-                ap[oy * OW + ox] = (int32_t)best;
+    if (k == 2) {
+        /* the common case, unrolled and branch-free (random data would
+         * mispredict every comparison). NaN is detected per plane without
+         * branches; a plane holding one is redone by the generic loop below,
+         * which lets a NaN win. */
+        for (int64_t s = 0; s < n * o->in_c; s++) {
+            const float *xp = x + s * H * W;
+            float *yp = y + s * OH * OW;
+            int32_t *ap = argmax + s * OH * OW;
+            int nan = 0;
+            for (int64_t oy = 0; oy < OH; oy++) {
+                const float *r0 = xp + 2 * oy * W, *r1 = r0 + W;
+                int32_t base = (int32_t)(2 * oy * W);
+                for (int64_t ox = 0; ox < OW; ox++) {
+                    int32_t i0 = base + (int32_t)(2 * ox);
+                    float a0 = r0[2 * ox], a1 = r0[2 * ox + 1], a2 = r1[2 * ox], a3 = r1[2 * ox + 1];
+                    nan |= (a0 != a0) | (a1 != a1) | (a2 != a2) | (a3 != a3);
+                    float b01 = a1 > a0 ? a1 : a0, b23 = a3 > a2 ? a3 : a2;
+                    int32_t i01 = a1 > a0 ? i0 + 1 : i0, i23 = a3 > a2 ? i0 + (int32_t)W + 1 : i0 + (int32_t)W;
+                    yp[oy * OW + ox] = b23 > b01 ? b23 : b01;
+                    ap[oy * OW + ox] = b23 > b01 ? i23 : i01;
+                }
             }
+            if (nan) generic_plane(k, H, W, OH, OW, xp, yp, ap);
+        }
+        return;
     }
+    for (int64_t s = 0; s < n * o->in_c; s++)
+        generic_plane(k, H, W, OH, OW, x + s * H * W, y + s * OH * OW, argmax + s * OH * OW);
 }
 
 void dcx__pool_backward(const dcx__op *o, const float *dy, const int32_t *argmax, int64_t n, float *dx)

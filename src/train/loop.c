@@ -16,6 +16,13 @@
 
 #include "train_impl.h"
 
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -90,7 +97,7 @@ int64_t dcx_trainer_step(const dcx_trainer *t) { return t->step; }
 dcx_status dcx_evaluate(dcx_net *net, const float *x, const int32_t *y, int64_t n, double *loss, double *acc)
 {
     dcx_status st = DCX_OK;
-    const int64_t B = 500, dim = dcx_net_input_size(net);
+    const int64_t B = 128, dim = dcx_net_input_size(net);
     double total = 0;
     int64_t ok = 0;
     for (int64_t i = 0; i < n; i += B) {
@@ -118,9 +125,9 @@ static dcx_status append_metrics(dcx_trainer *t, const char *dir, const dcx_epoc
     if (!f) return dcx_set_error(DCX_ERR_IO, "%s: cannot append: %s", path, strerror(errno));
     fprintf(f,
             "{\"type\":\"epoch\",\"epoch\":%lld,\"step\":%lld,\"train_loss\":%.9g,\"train_acc\":%.6f,"
-            "\"test_loss\":%.9g,\"test_acc\":%.6f,\"seconds\":%.3f,\"samples_per_sec\":%.1f}\n",
+            "\"test_loss\":%.9g,\"test_acc\":%.6f,\"seconds\":%.3f,\"samples_per_sec\":%.1f,\"cpu_seconds\":%.3f}\n",
             (long long)e->epoch + 1, (long long)t->step, e->train_loss, e->train_acc, e->test_loss, e->test_acc,
-            e->seconds, e->samples_per_sec);
+            e->seconds, e->samples_per_sec, e->cpu_seconds);
     fflush(f);
     (void)fsync(fileno(f));
     long pos = ftell(f);
@@ -213,7 +220,7 @@ dcx_status dcx_trainer_run(dcx_trainer *t, const char *run_dir, const dcx_train_
     }
     while (t->epoch < t->cfg.epochs) {
         if (t->step_in_epoch == 0) dcx_rng_shuffle_i64(&t->rng, t->perm, n);
-        double ep_t0 = now_s();
+        double ep_t0 = now_s(), ep_c0 = cpu_s();
         int64_t ep_samples = 0;
         while (t->step_in_epoch < spe) {
             int64_t i0 = t->step_in_epoch * B, nb = n - i0 < B ? n - i0 : B;
@@ -255,7 +262,10 @@ dcx_status dcx_trainer_run(dcx_trainer *t, const char *run_dir, const dcx_train_
                 si.batch = nb;
                 si.lr = lr;
                 si.elapsed = t->elapsed;
-                if (hooks->on_step(hooks->ctx, t, &si)) DCX_FAIL(DCX_ERR_ARG, "%s", dcx_last_error());
+                if (hooks->on_step(hooks->ctx, t, &si)) {
+                    st = DCX_ERR_ARG; /* the hook's own message stays */
+                    goto fail;
+                }
                 last = now_s(); /* hook time is not training time */
             }
             if (run_dir && t->step_in_epoch < spe &&
@@ -265,7 +275,7 @@ dcx_status dcx_trainer_run(dcx_trainer *t, const char *run_dir, const dcx_train_
                 last_ckpt = now_s();
             }
         }
-        double train_time = now_s() - ep_t0;
+        double train_time = now_s() - ep_t0, train_cpu = cpu_s() - ep_c0;
         dcx_epoch_info e = {0};
         e.epoch = t->epoch;
         e.train_loss = t->ep_seen ? t->ep_loss_sum / (double)t->ep_seen : NAN;
@@ -273,6 +283,7 @@ dcx_status dcx_trainer_run(dcx_trainer *t, const char *run_dir, const dcx_train_
         DCX_TRY(dcx_evaluate(t->net, d->x_test, d->y_test, d->n_test, &e.test_loss, &e.test_acc));
         e.seconds = now_s() - ep_t0;
         e.samples_per_sec = train_time > 0 ? (double)ep_samples / train_time : NAN;
+        e.cpu_seconds = train_cpu;
         t->last_train_loss = e.train_loss;
         t->last_train_acc = e.train_acc;
         t->last_test_loss = e.test_loss;
@@ -282,7 +293,10 @@ dcx_status dcx_trainer_run(dcx_trainer *t, const char *run_dir, const dcx_train_
         t->ep_loss_sum = 0;
         t->ep_correct = t->ep_seen = 0;
         if (run_dir) DCX_TRY(append_metrics(t, run_dir, &e));
-        if (hooks && hooks->on_epoch && hooks->on_epoch(hooks->ctx, t, &e)) DCX_FAIL(DCX_ERR_ARG, "%s", dcx_last_error());
+        if (hooks && hooks->on_epoch && hooks->on_epoch(hooks->ctx, t, &e)) {
+            st = DCX_ERR_ARG;
+            goto fail;
+        }
         if (run_dir) {
             DCX_TRY(checkpoint(t, run_dir, hooks, &have_ckpt));
             last_ckpt = now_s();
