@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -57,6 +59,39 @@ static inline const char *fixture(const char *name)
     const char *dir = getenv("DCX_FIXTURES");
     snprintf(buf, sizeof buf, "%s/%s", dir ? dir : "tests/fixtures", name);
     return buf;
+}
+
+/* A scratch directory per test program, made by setup_dir and removed with
+ * its contents by teardown_dir (cmocka group fixtures); tmp_path(name) is a
+ * path inside it (rotating static buffers: up to 8 live at once). */
+static char tmpdir[256];
+
+static inline int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static inline int setup_dir(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/deepcx-test-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static inline int teardown_dir(void **state)
+{
+    (void)state;
+    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static inline const char *tmp_path(const char *name)
+{
+    static char buf[8][512];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
 }
 
 #endif
