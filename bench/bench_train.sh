@@ -25,7 +25,9 @@ for arch in ${ARCHS:-mlp:512,512 cnn:c16k5p2,pool2,c32k5p2,pool2,fc128}; do
             "$CLI" train --data fashion-mnist --arch "$arch" --epochs 1 --batch 128 --threads "$th" --run "$T/run" > /dev/null
             sed -E 's/.*"samples_per_sec":([0-9.]+).*/\1/' "$T/run/metrics.jsonl" >> "$T/d"
             sed -E 's/.*"cpu_seconds":([0-9.]+).*/\1/' "$T/run/metrics.jsonl" | awk '{print 60000/$1}' >> "$T/dc"
-            out=$(/usr/bin/python3 "$SRC/bench/ref_train.py" "$arch" "$th" 1 128)
+            # torch.set_num_threads does not reach the OpenBLAS that Debian's PyTorch
+            # uses for its matrix products: pin that too, for the same thread count
+            out=$(OPENBLAS_NUM_THREADS=$th OMP_NUM_THREADS=$th /usr/bin/python3 "$SRC/bench/ref_train.py" "$arch" "$th" 1 128)
             echo "$out" | sed -E 's/.*samples_per_sec=([0-9.]+) .*/\1/' >> "$T/p"
             echo "$out" | sed -E 's/.*samples_per_cpu_sec=([0-9.]+) .*/\1/' >> "$T/pc"
         done
