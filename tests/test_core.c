@@ -135,6 +135,11 @@ static void test_blas_wrappers(void **state)
     ASSERT_OK(dcx__dposv(2, 1, A, 2, B, 1));
     ASSERT_NEAR(B[0], 1.0 / 11, 1e-15);
     ASSERT_NEAR(B[1], 7.0 / 11, 1e-15);
+    /* the column-major variant solves the same system (A symmetric) */
+    double Ac[4] = {4, 1, 1, 3}, Bc[2] = {1, 2};
+    ASSERT_OK(dcx__dposv_cm(2, 1, Ac, 2, Bc, 2));
+    ASSERT_NEAR(Bc[0], 1.0 / 11, 1e-15);
+    ASSERT_NEAR(Bc[1], 7.0 / 11, 1e-15);
     double S[4] = {1, 2, 2, 1}, b2[2] = {1, 1};
     assert_int_equal(dcx__dposv(2, 1, S, 2, b2, 1), DCX_ERR_DEGENERATE);
     /* sizes beyond the BLAS integer are refused, not truncated */

@@ -119,17 +119,24 @@ dcx_status dcx__dsyevd(int vectors, int64_t n, double *a, int64_t lda, double *w
     return DCX_OK;
 }
 
-dcx_status dcx__dposv(int64_t n, int64_t nrhs, double *a, int64_t lda, double *b, int64_t ldb)
+/* Cholesky solve in either layout; the two wrappers below differ only there. */
+static dcx_status dposv_layout(int layout, char uplo, int64_t n, int64_t nrhs, double *a, int64_t lda, double *b,
+                               int64_t ldb)
 {
     CHECK_DIMS(n, nrhs, lda, ldb);
     if (n == 0) return DCX_OK;
-    lapack_int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)n, (lapack_int)nrhs, a,
-                                    (lapack_int)lda, b, (lapack_int)ldb);
+    lapack_int info =
+        LAPACKE_dposv(layout, uplo, (lapack_int)n, (lapack_int)nrhs, a, (lapack_int)lda, b, (lapack_int)ldb);
     if (info < 0) return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dposv argument %d", (int)-info);
     if (info > 0)
         return dcx_set_error(DCX_ERR_DEGENERATE, "linear system is not positive definite (minor %d)",
                              (int)info);
     return DCX_OK;
+}
+
+dcx_status dcx__dposv(int64_t n, int64_t nrhs, double *a, int64_t lda, double *b, int64_t ldb)
+{
+    return dposv_layout(LAPACK_ROW_MAJOR, 'U', n, nrhs, a, lda, b, ldb);
 }
 
 void dcx__ref_dgemm(int transa, int transb, int64_t m, int64_t n, int64_t k, double alpha,
@@ -157,15 +164,7 @@ int dcx__blas_set_threads_raw(int n)
 
 dcx_status dcx__dposv_cm(int64_t n, int64_t nrhs, double *a, int64_t lda, double *b, int64_t ldb)
 {
-    CHECK_DIMS(n, nrhs, lda, ldb);
-    if (n == 0) return DCX_OK;
-    lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'L', (lapack_int)n, (lapack_int)nrhs, a,
-                                    (lapack_int)lda, b, (lapack_int)ldb);
-    if (info < 0) return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dposv argument %d", (int)-info);
-    if (info > 0)
-        return dcx_set_error(DCX_ERR_DEGENERATE, "linear system is not positive definite (minor %d)",
-                             (int)info);
-    return DCX_OK;
+    return dposv_layout(LAPACK_COL_MAJOR, 'L', n, nrhs, a, lda, b, ldb);
 }
 
 dcx_status dcx__dsyevr_top(int64_t n, double *a, int64_t lda, int64_t m, double *w, double *z)

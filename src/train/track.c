@@ -195,8 +195,7 @@ char *dcx_profile_layers_json(const dcx_profile *p)
     return s;
 }
 
-static dcx_status measure(dcx_tracker *tr, dcx_trainer *t, int64_t step, int64_t epoch_done, int64_t spe,
-                          int64_t batch)
+static dcx_status measure(dcx_tracker *tr, dcx_trainer *t, int64_t step, int64_t spe, int64_t batch)
 {
     dcx_status st = DCX_OK;
     cJSON *line = NULL;
@@ -219,7 +218,6 @@ static dcx_status measure(dcx_tracker *tr, dcx_trainer *t, int64_t step, int64_t
     /* samples seen: full epochs plus the batches of the current one */
     int64_t full = spe > 0 ? step / spe : 0, part = spe > 0 ? step % spe : 0;
     int64_t samples = full * tr->n_train + (part * batch < tr->n_train ? part * batch : tr->n_train);
-    (void)epoch_done;
     cJSON_AddNumberToObject(line, "samples", (double)samples);
     cJSON_AddItemToObject(line, "train_loss", num(tr->loss_seen ? tr->loss_sum / (double)tr->loss_seen : NAN));
     cJSON_AddItemToObject(line, "probe_loss", num(ploss));
@@ -260,7 +258,7 @@ dcx_status dcx_tracker_on_step(dcx_tracker *tr, dcx_trainer *t, const dcx_step_i
     while (tr->next < tr->nsched && tr->sched[tr->next] < info->step) tr->next++;
     if (tr->next < tr->nsched && tr->sched[tr->next] == info->step && tr->last_step != info->step) {
         int64_t batch = dcx_trainer_config(t)->batch;
-        return measure(tr, t, info->step, 0, info->steps_per_epoch, batch);
+        return measure(tr, t, info->step, info->steps_per_epoch, batch);
     }
     return DCX_OK;
 }
@@ -270,5 +268,5 @@ dcx_status dcx_tracker_on_epoch(dcx_tracker *tr, dcx_trainer *t, const dcx_epoch
     int64_t step = dcx_trainer_step(t);
     if (tr->last_step == step) return DCX_OK;
     (void)info;
-    return measure(tr, t, step, 1, tr->spe, dcx_trainer_config(t)->batch);
+    return measure(tr, t, step, tr->spe, dcx_trainer_config(t)->batch);
 }
