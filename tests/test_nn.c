@@ -410,7 +410,22 @@ static void test_arch(void **state)
         {"cnn:c4k40", "arch 'cnn:c4k40': token 'c4k40' at position 1: kernel 40 larger than the padded input 28x28"},
         {"rnn:3", "arch 'rnn:3': expected 'mlp:WIDTHS' or 'cnn:LAYERS'"},
         {"mlp:0", "arch 'mlp:0': bad width '0' at position 1"},
+        /* im2col of one sample: 4096*64*64 * 93*93 floats */
+        {"cnn:c4096k64p64,c1k64p32", "arch 'cnn:c4096k64p64,c1k64p32': layer 'c1k64p32' at position 2 is too large"},
     };
+    /* sizes before allocation agree with the built network */
+    dcx_arch_sizes sz;
+    ASSERT_OK(dcx_arch_size("cnn:c16k5p2,pool2,c32k5p2,pool2,fc128", 1, 28, 28, 10, &sz));
+    assert_int_equal(sz.params, 416 + 12832 + 200832 + 1290);
+    /* conv1 pre+relu, pool, conv2 pre+relu, pool, fc pre+relu, logits */
+    assert_int_equal(sz.activations, 2 * 16 * 784 + 16 * 196 + 2 * 32 * 196 + 32 * 49 + 2 * 128 + 10);
+    /* im2col chunk: 2^19 / (in_c k^2 P) samples; largest of the two convs */
+    int64_t c1 = (1 << 19) / (25 * 784), c2 = (1 << 19) / (16 * 25 * 196);
+    int64_t cols = c1 * 25 * 784 > c2 * 400 * 196 ? c1 * 25 * 784 : c2 * 400 * 196;
+    int64_t tmp = c1 * 16 * 784 > c2 * 32 * 196 ? c1 * 16 * 784 : c2 * 32 * 196;
+    assert_int_equal(sz.scratch, cols + tmp);
+    assert_int_equal(dcx_arch_size("cnn:c16k5p2,pol2", 1, 28, 28, 10, &sz), DCX_ERR_ARG);
+    assert_int_equal(sz.params, 0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         net = (dcx_net *)1;
         assert_int_equal(dcx_net_create(bad[i].arch, 1, 28, 28, 10, &net), DCX_ERR_ARG);

@@ -55,6 +55,17 @@ typedef struct dcx_net dcx_net; /* opaque */
 dcx_status dcx_net_create(const char *arch, int64_t in_c, int64_t in_h, int64_t in_w,
                           int64_t classes, dcx_net **out);
 
+/* What a network would take, in floats, before any of it is allocated:
+ * parameters (the gradient buffer is as large again; an Adam optimiser keeps
+ * two more), activations per sample (each held twice during training, value
+ * and gradient) and the conv scratch buffers. Fails exactly as
+ * dcx_net_create does on a bad architecture. */
+typedef struct {
+    int64_t params, activations, scratch;
+} dcx_arch_sizes;
+dcx_status dcx_arch_size(const char *arch, int64_t in_c, int64_t in_h, int64_t in_w, int64_t classes,
+                         dcx_arch_sizes *out);
+
 /* Free the network and its buffers. NULL is a harmless no-op. */
 void dcx_net_free(dcx_net *net);
 

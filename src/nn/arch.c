@@ -230,6 +230,10 @@ dcx_status dcx__arch_parse(dcx_net *net)
                 DCX_FAIL(DCX_ERR_ARG,
                          "arch '%s': token '%s' at position %d: kernel %lld larger than the padded input %lldx%lld",
                          arch, tok, pos, (long long)k, (long long)(b.h + 2 * pad), (long long)(b.w + 2 * pad));
+            /* the im2col matrix of one sample must stay sane (1 GiB of floats) */
+            int64_t oh = (b.h + 2 * pad - k) / stride + 1, ow = (b.w + 2 * pad - k) / stride + 1;
+            if (b.c * k * k > ((int64_t)1 << 28) / (oh * ow))
+                DCX_FAIL(DCX_ERR_ARG, "arch '%s': layer '%s' at position %d is too large", arch, tok, pos);
             dcx__op *o = push(&b, DCX__OP_CONV);
             o->k = k;
             o->pad = pad;

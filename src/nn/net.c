@@ -5,8 +5,10 @@
 
 #include "nn_impl.h"
 
-dcx_status dcx_net_create(const char *arch, int64_t in_c, int64_t in_h, int64_t in_w, int64_t classes,
-                          dcx_net **out)
+/* Check the arguments and parse the architecture into a net with no
+ * buffers yet (shared by dcx_net_create and dcx_arch_size). */
+static dcx_status plan(const char *arch, int64_t in_c, int64_t in_h, int64_t in_w, int64_t classes,
+                       dcx_net **out)
 {
     dcx_status st = DCX_OK;
     dcx_net *net = NULL;
@@ -28,17 +30,55 @@ dcx_status dcx_net_create(const char *arch, int64_t in_c, int64_t in_h, int64_t 
     net->in_w = in_w;
     net->classes = classes;
     DCX_TRY(dcx__arch_parse(net));
-    DCX_ALLOC(net->params, net->nparams);
-    DCX_ALLOC(net->grads, net->nparams);
-    int64_t wcols = 0, wtmp = 0;
+    *out = net;
+    return DCX_OK;
+fail:
+    dcx_net_free(net);
+    return st;
+}
+
+/* Floats of the conv scratch buffers (im2col columns, gemm output). */
+static void work_sizes(const dcx_net *net, int64_t *wcols, int64_t *wtmp)
+{
+    *wcols = *wtmp = 0;
     for (int i = 0; i < net->nops; i++) {
-        dcx__op *o = &net->ops[i];
+        const dcx__op *o = &net->ops[i];
         if (o->kind == DCX__OP_CONV) {
             int64_t c = dcx__conv_chunk(o), P = o->out_h * o->out_w;
-            if (c * o->in_c * o->k * o->k * P > wcols) wcols = c * o->in_c * o->k * o->k * P;
-            if (c * o->out_c * P > wtmp) wtmp = c * o->out_c * P;
+            if (c * o->in_c * o->k * o->k * P > *wcols) *wcols = c * o->in_c * o->k * o->k * P;
+            if (c * o->out_c * P > *wtmp) *wtmp = c * o->out_c * P;
         }
     }
+}
+
+dcx_status dcx_arch_size(const char *arch, int64_t in_c, int64_t in_h, int64_t in_w, int64_t classes,
+                         dcx_arch_sizes *out)
+{
+    dcx_net *net = NULL;
+    memset(out, 0, sizeof *out);
+    dcx_status st = plan(arch, in_c, in_h, in_w, classes, &net);
+    if (st != DCX_OK) return st;
+    out->params = net->nparams;
+    for (int i = 0; i < net->nops; i++)
+        if (net->ops[i].kind != DCX__OP_FLATTEN) out->activations += dcx__op_out_size(&net->ops[i]);
+    int64_t wcols, wtmp;
+    work_sizes(net, &wcols, &wtmp);
+    out->scratch = wcols + wtmp;
+    dcx_net_free(net);
+    return DCX_OK;
+}
+
+dcx_status dcx_net_create(const char *arch, int64_t in_c, int64_t in_h, int64_t in_w, int64_t classes,
+                          dcx_net **out)
+{
+    dcx_status st = DCX_OK;
+    dcx_net *net = NULL;
+    *out = NULL;
+    DCX_TRY(plan(arch, in_c, in_h, in_w, classes, &net));
+    DCX_ALLOC(net->params, net->nparams);
+    DCX_ALLOC(net->grads, net->nparams);
+    int64_t wcols, wtmp;
+    work_sizes(net, &wcols, &wtmp);
     if (wcols) {
         DCX_ALLOC(net->work, wcols);
         DCX_ALLOC(net->work2, wtmp);
