@@ -2,7 +2,8 @@
  * against hand-computed updates, standardisation, data sources (synthetic,
  * CSV, CIFAR-10 binary) and their errors, the model file round trip, and the
  * step hook contract: a hook that runs forward passes on the network at every
- * step leaves the trajectory bit-identical. */
+ * step leaves the trajectory bit-identical; the checkpoint schedule (epochs,
+ * steps, minutes) and divergence keeping the last good checkpoint. */
 #include <unistd.h>
 
 #include "testutil.h"
@@ -267,12 +268,118 @@ static void test_hook_keeps_trajectory(void **state)
     free(params[1]);
 }
 
+/* Checkpoint schedule and divergence: a step hook counts checkpoints and,
+ * when asked, poisons one weight (as an overflowing update would). */
+typedef struct {
+    int64_t poison_at, ckpts, last_ckpt_step;
+    int last; /* poison the last parameter (an output bias) instead of a first-layer weight */
+} ck_probe;
+
+static int ck_step(void *ctx, dcx_trainer *t, const dcx_step_info *si)
+{
+    ck_probe *p = ctx;
+    dcx_net *net = dcx_trainer_net(t);
+    if (p->poison_at > 0 && si->step == p->poison_at) dcx_net_params(net)[p->last ? dcx_net_num_params(net) - 1 : 3] = NAN;
+    return 0;
+}
+
+static void ck_saved(void *ctx, const char *path, int64_t step)
+{
+    ck_probe *p = ctx;
+    (void)path;
+    p->ckpts++;
+    p->last_ckpt_step = step;
+}
+
+/* Train gmm 750/50 = 15 steps per epoch, 2 epochs, in run directory `dir`. */
+static dcx_status ck_run(const char *dir, int64_t steps, double minutes, ck_probe *p)
+{
+    dcx_train_config c;
+    dcx_train_config_default(&c);
+    strcpy(c.data, "gmm:classes=3,d=6,n=900");
+    strcpy(c.arch, "mlp:16");
+    c.epochs = 2;
+    c.batch = 50;
+    c.checkpoint_steps = steps;
+    c.checkpoint_minutes = minutes;
+    dcx_dataset *d;
+    dcx_trainer *t;
+    ASSERT_OK(dcx_run_prepare(dir, &c, 0, NULL));
+    ASSERT_OK(dcx_data_load(c.data, c.seed, &d));
+    ASSERT_OK(dcx_trainer_create(&c, d, &t));
+    dcx_train_hooks h = {p, ck_step, NULL, ck_saved};
+    dcx_status st = dcx_trainer_run(t, dir, &h);
+    dcx_trainer_free(t);
+    dcx_data_free(d);
+    return st;
+}
+
+static void test_checkpoints_and_divergence(void **state)
+{
+    (void)state;
+    /* each epoch only */
+    ck_probe p = {0, 0, -1, 0};
+    ASSERT_OK(ck_run(tmp_path("ck0"), 0, 0, &p));
+    assert_int_equal(p.ckpts, 2);
+    assert_int_equal(p.last_ckpt_step, 30);
+    /* every 4 steps (3 inside each 15-step epoch) and each epoch */
+    p = (ck_probe){0, 0, -1, 0};
+    ASSERT_OK(ck_run(tmp_path("ck4"), 4, 0, &p));
+    assert_int_equal(p.ckpts, 2 + 3 + 4); /* 4,8,12,15 | 16,20,24,28,30 */
+    /* every 1e-9 minutes: after every step (the epoch's last one by the epoch rule) */
+    p = (ck_probe){0, 0, -1, 0};
+    ASSERT_OK(ck_run(tmp_path("ckm"), 0, 1e-9, &p));
+    assert_int_equal(p.ckpts, 30);
+
+    /* a NaN output bias after step 5: the loss of step 6 is NaN; the step-4
+     * checkpoint is kept */
+    p = (ck_probe){5, 0, -1, 1};
+    assert_int_equal(ck_run(tmp_path("div1"), 2, 0, &p), DCX_ERR_NUMERIC);
+    char want[700];
+    snprintf(want, sizeof want,
+             "training diverged: loss is NaN at step 6 (epoch 1); last good checkpoint kept in %s/checkpoint.dcx",
+             tmp_path("div1"));
+    assert_string_equal(dcx_last_error(), want);
+    assert_int_equal(p.last_ckpt_step, 4);
+    /* a NaN first-layer weight (the ReLU hides it from the loss: fmax(NaN, 0)
+     * is 0) right before a scheduled checkpoint (step 4): the checkpoint is
+     * refused, the one of step 2 stays on disk and loads, with finite weights */
+    p = (ck_probe){4, 0, -1, 0};
+    assert_int_equal(ck_run(tmp_path("div2"), 2, 0, &p), DCX_ERR_NUMERIC);
+    snprintf(want, sizeof want,
+             "training diverged: parameters not finite after step 4 (epoch 1); last good checkpoint kept in "
+             "%s/checkpoint.dcx",
+             tmp_path("div2"));
+    assert_string_equal(dcx_last_error(), want);
+    assert_int_equal(p.last_ckpt_step, 2);
+    dcx_train_config c;
+    dcx_train_config_default(&c);
+    strcpy(c.data, "gmm:classes=3,d=6,n=900");
+    strcpy(c.arch, "mlp:16");
+    c.epochs = 2;
+    c.batch = 50;
+    c.checkpoint_steps = 2;
+    dcx_dataset *d;
+    dcx_trainer *t;
+    ASSERT_OK(dcx_data_load(c.data, c.seed, &d));
+    ASSERT_OK(dcx_trainer_create(&c, d, &t));
+    char ck[600];
+    snprintf(ck, sizeof ck, "%s/checkpoint.dcx", tmp_path("div2"));
+    ASSERT_OK(dcx_checkpoint_load(t, ck));
+    assert_int_equal(dcx_trainer_step(t), 2);
+    const float *w = dcx_net_params(dcx_trainer_net(t));
+    for (int64_t i = 0; i < dcx_net_num_params(dcx_trainer_net(t)); i++) assert_true(isfinite(w[i]));
+    dcx_trainer_free(t);
+    dcx_data_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sgd_adam_by_hand),   cmocka_unit_test(test_standardize),
         cmocka_unit_test(test_synthetic_and_errors), cmocka_unit_test(test_csv_and_cifar),
         cmocka_unit_test(test_model_roundtrip),    cmocka_unit_test(test_hook_keeps_trajectory),
+        cmocka_unit_test(test_checkpoints_and_divergence),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

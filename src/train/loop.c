@@ -184,6 +184,20 @@ static dcx_status checkpoint(dcx_trainer *t, const char *dir, const dcx_train_ho
 {
     char path[4200];
     path_in(path, sizeof path, dir, "checkpoint.dcx");
+    /* an update can overflow the weights before the loss shows it: never
+     * replace a good checkpoint with non-finite parameters */
+    const float *w = dcx_net_params(t->net);
+    for (int64_t i = 0, np = dcx_net_num_params(t->net); i < np; i++)
+        if (!isfinite(w[i])) {
+            if (*written)
+                return dcx_set_error(DCX_ERR_NUMERIC,
+                                     "training diverged: parameters not finite after step %lld (epoch %lld); last good "
+                                     "checkpoint kept in %s",
+                                     (long long)t->step, (long long)t->epoch + 1, path);
+            return dcx_set_error(DCX_ERR_NUMERIC,
+                                 "training diverged: parameters not finite after step %lld (epoch %lld); try a smaller --lr",
+                                 (long long)t->step, (long long)t->epoch + 1);
+        }
     dcx_status st = dcx_checkpoint_save(t, path);
     if (st == DCX_OK) {
         *written = 1;
