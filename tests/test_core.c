@@ -10,6 +10,9 @@ static void test_status_messages(void **state)
     dcx_status st = dcx_set_error(DCX_ERR_FORMAT, "%s: bad %d\nsecond line", "x.npy", 3);
     assert_int_equal(st, DCX_ERR_FORMAT);
     assert_string_equal(dcx_last_error(), "x.npy: bad 3 second line");
+    /* wrapping the current message in a new one */
+    dcx_set_error(DCX_ERR_FORMAT, "m.dcx: %s", dcx_last_error());
+    assert_string_equal(dcx_last_error(), "m.dcx: x.npy: bad 3 second line");
     assert_string_equal(dcx_status_str(DCX_OK), "ok");
     assert_string_equal(dcx_status_str(DCX_ERR_NOMEM), "out of memory");
 }

@@ -5,6 +5,7 @@
  * step leaves the trajectory bit-identical; the checkpoint schedule (epochs,
  * steps, minutes) and divergence keeping the last good checkpoint. */
 #include <unistd.h>
+#include <zlib.h>
 
 #include "testutil.h"
 
@@ -197,6 +198,30 @@ static void test_model_roundtrip(void **state)
     assert_memory_equal(dcx_net_params(back), dcx_net_params(net), (size_t)dcx_net_num_params(net) * sizeof(float));
     assert_int_equal(sb->mode, DCX_STD_GLOBAL);
     assert_true(sb->mean[0] == s->mean[0] && sb->std[0] == s->std[0]);
+    /* a header claiming 1024x1024 inputs (checksum recomputed): refused from
+     * the sizes, before the 3.9M parameters are allocated */
+    FILE *f = fopen(path, "rb");
+    unsigned char buf[4096];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    size_t off = 12 + strlen("cnn:c3k3p1,pool2,fc5") + 8; /* in_h */
+    for (int k = 0; k < 2; k++) {
+        memset(buf + off + 8 * k, 0, 8);
+        buf[off + 8 * k + 1] = 0x04; /* 1024, little-endian */
+    }
+    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)(len - 4));
+    for (int k = 0; k < 4; k++) buf[len - 4 + k] = (unsigned char)(crc >> (8 * k));
+    f = fopen(path, "wb");
+    fwrite(buf, 1, len, f);
+    fclose(f);
+    back = (dcx_net *)1;
+    assert_int_equal(dcx_model_load(path, &back, NULL), DCX_ERR_FORMAT);
+    assert_null(back);
+    char want[600];
+    snprintf(want, sizeof want,
+             "%s: truncated parameters: architecture 'cnn:c3k3p1,pool2,fc5' has %d, the file holds at most", path,
+             57 + 3 * 512 * 512 * 5 + 5 + 24);
+    if (strncmp(dcx_last_error(), want, strlen(want))) fail_msg("got '%s'", dcx_last_error());
     unlink(path);
     dcx_net_free(back);
     dcx_standardizer_free(sb);

@@ -30,10 +30,14 @@ void dcx_clear_error(void) { errbuf[0] = '\0'; }
 
 dcx_status dcx_set_error(dcx_status st, const char *fmt, ...)
 {
+    /* format into a scratch buffer first: an argument may be the current
+     * message itself ("%s: %s", path, dcx_last_error()) */
+    char tmp[sizeof errbuf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(errbuf, tmp, sizeof errbuf);
     /* keep messages one line: a newline in a file name must not break it */
     for (char *p = errbuf; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';

@@ -91,6 +91,14 @@ dcx_status dcx_model_load(const char *path, dcx_net **out_net, dcx_standardizer 
     if (c.short_read) DCX_FAIL(DCX_ERR_FORMAT, "%s: truncated header", path);
     for (int i = 0; i < 4; i++)
         if (shape[i] > 1000000) DCX_FAIL(DCX_ERR_FORMAT, "%s: bad input shape or class count", path);
+    /* size the network before building it: its parameters must fit in the
+     * bytes left, so a corrupt header cannot ask for gigabytes */
+    dcx_arch_sizes sz;
+    st = dcx_arch_size(arch, (int64_t)shape[0], (int64_t)shape[1], (int64_t)shape[2], (int64_t)shape[3], &sz);
+    if (st != DCX_OK) DCX_FAIL(DCX_ERR_FORMAT, "%s: %s", path, dcx_last_error());
+    if ((uint64_t)sz.params > (c.len - c.pos) / 4)
+        DCX_FAIL(DCX_ERR_FORMAT, "%s: truncated parameters: architecture '%s' has %lld, the file holds at most %zu",
+                 path, arch, (long long)sz.params, (c.len - c.pos) / 4);
     st = dcx_net_create(arch, (int64_t)shape[0], (int64_t)shape[1], (int64_t)shape[2], (int64_t)shape[3], &net);
     if (st != DCX_OK) DCX_FAIL(DCX_ERR_FORMAT, "%s: %s", path, dcx_last_error());
     if (dim != (uint64_t)dcx_net_input_size(net)) DCX_FAIL(DCX_ERR_FORMAT, "%s: standardisation size mismatch", path);

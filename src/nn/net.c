@@ -77,12 +77,7 @@ dcx_status dcx_net_create(const char *arch, int64_t in_c, int64_t in_h, int64_t 
     DCX_TRY(plan(arch, in_c, in_h, in_w, classes, &net));
     DCX_ALLOC(net->params, net->nparams);
     DCX_ALLOC(net->grads, net->nparams);
-    int64_t wcols, wtmp;
-    work_sizes(net, &wcols, &wtmp);
-    if (wcols) {
-        DCX_ALLOC(net->work, wcols);
-        DCX_ALLOC(net->work2, wtmp);
-    }
+    /* the conv scratch buffers wait for the first forward pass (reserve) */
     *out = net;
     return DCX_OK;
 fail:
@@ -127,7 +122,12 @@ static dcx_status reserve(dcx_net *net, int64_t n)
     dcx_status st = DCX_OK;
     if (n <= net->cap) return DCX_OK;
     free_buffers(net);
-    int64_t total;
+    int64_t total, wcols, wtmp;
+    work_sizes(net, &wcols, &wtmp);
+    if (wcols && !net->work) {
+        DCX_ALLOC(net->work, wcols);
+        DCX_ALLOC(net->work2, wtmp);
+    }
     for (int i = 0; i < net->nops; i++) {
         dcx__op *o = &net->ops[i];
         if (!dcx__mul_ok(n, dcx__op_out_size(o), &total) || total > ((int64_t)1 << 40))

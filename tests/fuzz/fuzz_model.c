@@ -16,8 +16,11 @@ static void try_load(const char *path)
     dcx_net *net = NULL;
     dcx_standardizer *std = NULL;
     if (dcx_model_load(path, &net, &std) == DCX_OK) {
-        int64_t d = dcx_net_input_size(net);
-        if (d <= 4096 && dcx_net_num_params(net) <= (1 << 20)) {
+        int64_t d = dcx_net_input_size(net), c, h, w;
+        dcx_net_input_shape(net, &c, &h, &w);
+        dcx_arch_sizes sz; /* run only what fits the fuzzer's memory */
+        if (dcx_arch_size(dcx_net_arch(net), c, h, w, dcx_net_classes(net), &sz) != DCX_OK) abort();
+        if (d <= 4096 && sz.params <= (1 << 20) && sz.activations <= (1 << 22) && sz.scratch <= (1 << 24)) {
             float *x = calloc((size_t)d, sizeof(float));
             if (x && dcx_net_forward(net, x, 1) != DCX_OK && dcx_last_error()[0] == 0) abort();
             free(x);
