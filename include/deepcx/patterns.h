@@ -18,9 +18,11 @@
  * distinct patterns, so memory is that table (m patterns x (⌈D/64⌉ + 1)
  * words, plus its slots), not N. The words of every group of the scale
  * curve are counted afterwards from the table: a group's word count is the
- * sum of the counts of the patterns that project onto it. Every entropy is
- * summed over the counts sorted in decreasing order, so the results do not
- * depend on the block size or on how the rows were split among processes.
+ * sum of the counts of the patterns that project onto it; the groups of one
+ * size are counted in parallel on dcx_get_threads() threads. Every entropy
+ * is summed over the counts sorted in decreasing order, so the results do
+ * not depend on the block size, the thread count or on how the rows were
+ * split among processes.
  * Distributed (dist with P > 1 ranks; collective): each rank counts the
  * patterns of its own rows; unit counts are summed over ranks, each rank's
  * (pattern, count) table is gathered at rank 0 and merged, so the counts are

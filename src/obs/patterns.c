@@ -19,6 +19,7 @@
  * the results. Entropies are summed over the sorted counts, so they depend
  * neither on the number of ranks nor on the block size. */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "obs_internal.h"
@@ -167,7 +168,14 @@ static dcx_status ptab_add(ptab *t, const uint64_t *k, int64_t c)
 }
 
 /* The groups of one size of the scale curve, counted from the table of
- * distinct patterns: one task per group. */
+ * distinct patterns: one task per group. A task borrows one of `nscr`
+ * scratch tables (a running task holds one; at most nscr tasks run at once),
+ * allocated on first use with room for cap_max slots. */
+typedef struct wslot {
+    uint64_t key;
+    int64_t cnt; /* 0: empty (every pattern counts >= 1) */
+} wslot;
+
 typedef struct scale_job {
     const ptab *tab;
     int64_t n;             /* all rows */
@@ -175,6 +183,10 @@ typedef struct scale_job {
     const int64_t *gunits; /* (groups, g) the units of each group */
     double *h;             /* (groups) plug-in entropy of the group's words */
     int64_t *m;            /* (groups) distinct words */
+    wslot **scr;           /* (nscr) scratch tables */
+    atomic_int *busy;      /* (nscr) */
+    int nscr;
+    int64_t cap_max;
 } scale_job;
 
 static dcx_status scale_task(void *ctx, int64_t q)
@@ -187,10 +199,14 @@ static dcx_status scale_task(void *ctx, int64_t q)
     if (g < 62 && ((int64_t)1 << g) < most) most = (int64_t)1 << g;
     const int64_t cap = table_size(most);
     const uint64_t mask = (uint64_t)cap - 1;
-    uint64_t *wk = NULL;
-    int64_t *wc = NULL;
-    DCX_ALLOC(wk, cap);
-    DCX_ALLOC(wc, cap); /* count 0: empty slot (every pattern counts >= 1) */
+    int k = 0;
+    while (atomic_exchange(&jb->busy[k], 1) != 0) k = (k + 1) % jb->nscr;
+    if (!jb->scr[k] && !(jb->scr[k] = malloc((size_t)jb->cap_max * sizeof(wslot)))) {
+        st = dcx_set_error(DCX_ERR_NOMEM, "out of memory (%lld pattern words)", (long long)jb->cap_max);
+        goto fail;
+    }
+    wslot *ws = jb->scr[k];
+    memset(ws, 0, (size_t)cap * sizeof *ws);
     for (int64_t e = 0; e < t->m; e++) {
         const uint64_t *w = t->key + e * nw;
         uint64_t key = 0;
@@ -199,19 +215,18 @@ static dcx_status scale_task(void *ctx, int64_t q)
             key |= ((w[j >> 6] >> (j & 63)) & 1ULL) << u;
         }
         uint64_t s = mix64(key) & mask;
-        while (wc[s] != 0 && wk[s] != key) s = (s + 1) & mask;
-        wk[s] = key;
-        wc[s] += t->cnt[e];
+        while (ws[s].cnt != 0 && ws[s].key != key) s = (s + 1) & mask;
+        ws[s].key = key;
+        ws[s].cnt += t->cnt[e];
     }
-    int64_t md = 0;
+    int64_t md = 0, *wc = (int64_t *)ws; /* the counts, compacted in place */
     for (int64_t s = 0; s < cap; s++)
-        if (wc[s] > 0) wc[md++] = wc[s];
+        if (ws[s].cnt > 0) wc[md++] = ws[s].cnt;
     qsort(wc, (size_t)md, sizeof *wc, cmp_desc);
     jb->h[q] = dcx__entropy_counts(wc, md, jb->n);
     jb->m[q] = md;
 fail:
-    free(wk);
-    free(wc);
+    atomic_store(&jb->busy[k], 0);
     return st;
 }
 
@@ -225,6 +240,9 @@ static dcx_status finish_root(const ptab *t, int64_t n, int64_t d, const dcx_pat
     dcx_status st = DCX_OK;
     int64_t *gunits = NULL, *gm = NULL, *units = NULL;
     double *gh = NULL;
+    wslot **scr = NULL;
+    atomic_int *busy = NULL;
+    int nscr = 0;
     DCX_ALLOC(*counts, t->m > 0 ? t->m : 1);
     memcpy(*counts, t->cnt, (size_t)t->m * sizeof **counts);
     qsort(*counts, (size_t)t->m, sizeof **counts, cmp_desc);
@@ -236,6 +254,16 @@ static dcx_status finish_root(const ptab *t, int64_t n, int64_t d, const dcx_pat
     DCX_ALLOC(gh, gmax);
     DCX_ALLOC(gm, gmax);
     DCX_ALLOC(units, d);
+    nscr = dcx_get_threads();
+    if (nscr > gmax) nscr = gmax;
+    if (nscr > 64) nscr = 64; /* the pool's limit */
+    if (nscr < 1) nscr = 1;
+    DCX_ALLOC(scr, nscr);
+    DCX_ALLOC(busy, nscr);
+    for (int k = 0; k < nscr; k++) atomic_init(&busy[k], 0);
+    int64_t most = t->m;
+    if (nmax < 62 && ((int64_t)1 << nmax) < most) most = (int64_t)1 << nmax;
+    const int64_t cap_max = table_size(most);
     for (int si = 0; si < res->n_scale; si++) {
         dcx_patterns_scale *sc = &res->scale[si];
         const int64_t g = sc->n;
@@ -254,8 +282,8 @@ static dcx_status finish_root(const ptab *t, int64_t n, int64_t d, const dcx_pat
             }
             memcpy(gunits + q * g, units, (size_t)g * sizeof *units);
         }
-        scale_job jb = {t, n, g, gunits, gh, gm};
-        DCX_TRY(dcx__parallel_tasks(G, dcx_get_threads(), scale_task, &jb, NULL, NULL));
+        scale_job jb = {t, n, g, gunits, gh, gm, scr, busy, nscr, cap_max};
+        DCX_TRY(dcx__parallel_tasks(G, nscr, scale_task, &jb, NULL, NULL));
         /* averages over the groups, in the order of the groups */
         double sh = 0, shp = 0, smi = 0;
         for (int q = 0; q < G; q++) {
@@ -272,6 +300,9 @@ static dcx_status finish_root(const ptab *t, int64_t n, int64_t d, const dcx_pat
         if (p->progress) p->progress(p->progress_ctx, "pattern scale curve", si + 1, res->n_scale);
     }
 fail:
+    for (int k = 0; k < nscr && scr; k++) free(scr[k]);
+    free(scr);
+    free((void *)busy);
     free(gunits);
     free(gh);
     free(gm);
