@@ -132,6 +132,22 @@ fail:
     return st;
 }
 
+/* Once every key is in: drop the index and the arena's slack (the keys and
+ * counts stay; ptab_add may no longer be called). */
+static void ptab_compact(ptab *t)
+{
+    free(t->slot);
+    t->slot = NULL;
+    t->cap = 0;
+    if (t->m > 0 && t->m < t->mcap) {
+        uint64_t *key = realloc(t->key, (size_t)(t->m * t->w) * sizeof *key);
+        if (key) t->key = key;
+        int64_t *cnt = realloc(t->cnt, (size_t)t->m * sizeof *cnt);
+        if (cnt) t->cnt = cnt;
+        if (key && cnt) t->mcap = t->m;
+    }
+}
+
 /* Add c to the count of key k (w words), inserting it when new. */
 static dcx_status ptab_add(ptab *t, const uint64_t *k, int64_t c)
 {
@@ -454,7 +470,10 @@ dcx_status dcx_patterns(dcx_source *src, const dcx_patterns_params *p, dcx_patte
         if (dcx_dist_size(dist) > 1) DCX_TRY(merge_tables(dist, &tab));
         int64_t m = 0;
         dcx_status rs = DCX_OK;
-        if (dcx_dist_rank(dist) == 0) rs = finish_root(&tab, n, d, p, res, &res->rank_counts, &m);
+        if (dcx_dist_rank(dist) == 0) {
+            ptab_compact(&tab); /* room for the scale curve's scratch tables */
+            rs = finish_root(&tab, n, d, p, res, &res->rank_counts, &m);
+        }
         ptab_free(&tab);
         DCX_TRY(dcx_dist_agree(dist, rs));
         if (dcx_dist_size(dist) > 1) {
