@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cli_mpi.sh — the MPI build: `mpirun -np P deepcx dim|patterns …` gives the
 # JSON of one process for P = 1, 2, 3 (D_eff, α, the spectrum within 1e-10
-# relative; pattern counts and entropies exact), on one file, on sharded
-# files and with a rank holding no rows; an error in one rank's rows stops
+# relative; pattern counts and entropies exact, also for patterns of several
+# words seen by every rank), on one file, on sharded files and with a rank
+# holding no rows; an error in one rank's rows stops
 # every rank with exit 2 and one line from rank 0; what is not distributed
 # (--local, complexity) is refused. Skipped (exit 0 with a message) when the
 # binary is not an MPI build or mpirun is missing.
@@ -34,6 +35,12 @@ sed -n '1,700p' "$T/m.csv" >"$T/m-0.csv"
 sed -n '701p' "$T/m.csv" >"$T/m-1.csv"
 sed -n '702,$p' "$T/m.csv" >"$T/m-2.csv"
 printf '1\n3\n' >"$T/two.csv"
+# 3,000 rows x 100 units (2 words per pattern) repeating 40 random patterns:
+# every rank sees most of them, so the merge at rank 0 adds up counts
+awk 'BEGIN { srand(11); for (q = 0; q < 40; q++) for (j = 0; j < 100; j++) b[q, j] = rand() < 0.5
+  for (i = 0; i < 3000; i++) { q = int(rand() * 40); s = ""
+    for (j = 0; j < 100; j++) s = s (j ? "," : "") (b[q, j] ? sprintf("%.3f", 0.1 + rand()) : "0")
+    print s } }' >"$T/rep.csv"
 
 # references: one process without mpirun
 "$CLI" dim "$FIX/dim/d.npy" --spectrum --json "$T/d-ref.json" >/dev/null || fail "dim reference"
@@ -41,6 +48,8 @@ printf '1\n3\n' >"$T/two.csv"
 "$CLI" patterns "$T/m.csv" --threshold 3 --json "$T/p-ref.json" >/dev/null || fail "patterns reference"
 "$CLI" patterns "$T/m.csv" --threshold 3 --max-group 8 --groups 5 --seed 3 --json "$T/p8-ref.json" >/dev/null \
   || fail "patterns reference (groups)"
+"$CLI" patterns "$T/rep.csv" --groups 7 --seed 2 --json "$T/rep-ref.json" >/dev/null || fail "patterns reference (repeats)"
+grep -q '"distinct":	40,' "$T/rep-ref.json" || fail "patterns of rep.csv: not 40 distinct patterns"
 "$CLI" dim "$T/two.csv" --json "$T/two-ref.json" >/dev/null || fail "dim reference (2 rows)"
 "$CLI" patterns "$T/two.csv" --threshold 2 --json "$T/ptwo-ref.json" >/dev/null || fail "patterns reference (2 rows)"
 
@@ -58,6 +67,9 @@ for np in 1 2 3; do
   run $np patterns --inputs "$T/m-0.csv,$T/m-1.csv,$T/m-2.csv" --threshold 3 --max-group 8 --groups 5 --seed 3 \
     --json "$T/p8-$np.json" >/dev/null 2>"$T/err" || fail "np $np patterns shards: $(cat "$T/err")"
   same 0 threads,file "$T/p8-ref.json" "$T/p8-$np.json" "np $np: patterns of shards differ from the file"
+  run $np patterns "$T/rep.csv" --groups 7 --seed 2 --json "$T/rep-$np.json" >/dev/null 2>"$T/err" \
+    || fail "np $np patterns repeats: $(cat "$T/err")"
+  same 0 threads "$T/rep-ref.json" "$T/rep-$np.json" "np $np: patterns of repeated rows differ from one process"
   # 2 rows: with 3 ranks one of them holds none
   run $np dim "$T/two.csv" --json "$T/two-$np.json" >/dev/null 2>"$T/err" || fail "np $np dim 2 rows: $(cat "$T/err")"
   same 1e-12 threads "$T/two-ref.json" "$T/two-$np.json" "np $np: dim of 2 rows"

@@ -1,8 +1,9 @@
 /* test_patterns.c — activation-pattern entropies (SPEC §3) on inputs whose
  * answers are known exactly: enumerated fair units with dead and always-on
  * units, copies of one unit (multi-information (n−1) ln 2 − 1/(2N)), a
- * hand-made distribution (plug-in, Miller–Madow, Zipf), and a brute-force
- * count of distinct patterns over many row blocks. */
+ * hand-made distribution (plug-in, Miller–Madow, Zipf), a brute-force
+ * count of distinct patterns over many row blocks, and the same results,
+ * bit for bit, whatever the block size and the thread count. */
 #include "testutil.h"
 
 static dcx_patterns_result *run(const dcx_matrix *m, const dcx_patterns_params *p)
@@ -201,6 +202,99 @@ static void test_distinct_count_brute_force(void **state)
     free(first);
 }
 
+/* Every field of two results equal, bit for bit. */
+static void assert_same_result(const dcx_patterns_result *a, const dcx_patterns_result *b)
+{
+    assert_int_equal(a->n, b->n);
+    assert_int_equal(a->d, b->d);
+    assert_memory_equal(a->activity, b->activity, (size_t)a->d * sizeof *a->activity);
+    assert_memory_equal(a->unit_entropy, b->unit_entropy, (size_t)a->d * sizeof *a->unit_entropy);
+    assert_int_equal(a->dead, b->dead);
+    assert_int_equal(a->always_on, b->always_on);
+    assert_int_equal(a->switching, b->switching);
+    assert_true(a->entropy_sum == b->entropy_sum);
+    assert_int_equal(a->distinct, b->distinct);
+    assert_true(a->entropy == b->entropy);
+    assert_true(a->entropy_mm == b->entropy_mm);
+    assert_int_equal(a->saturated, b->saturated);
+    assert_memory_equal(a->rank_counts, b->rank_counts, (size_t)a->distinct * sizeof *a->rank_counts);
+    assert_int_equal(a->n_scale, b->n_scale);
+    for (int s = 0; s < a->n_scale; s++) {
+        assert_int_equal(a->scale[s].n, b->scale[s].n);
+        assert_int_equal(a->scale[s].groups, b->scale[s].groups);
+        assert_true(a->scale[s].entropy == b->scale[s].entropy);
+        assert_true(a->scale[s].entropy_plugin == b->scale[s].entropy_plugin);
+        assert_true(a->scale[s].multi_information == b->scale[s].multi_information);
+    }
+    assert_int_equal(a->zipf_ok, b->zipf_ok);
+    assert_int_equal(a->zipf_fit_ranks, b->zipf_fit_ranks);
+    if (a->zipf_ok) {
+        assert_true(a->zipf_exponent == b->zipf_exponent);
+        assert_true(a->zipf_stderr == b->zipf_stderr);
+        assert_true(a->zipf_r2 == b->zipf_r2);
+    }
+}
+
+static void test_block_size_and_threads(void **state)
+{
+    (void)state;
+    /* A file of 3,001 x 130 float32 (3 words per pattern, the last one
+     * partial) from 300 prototypes with flips: read in blocks of 1, 7 and
+     * 4,096 rows and on 1 or 2 threads, the results are those of the
+     * default block, bit for bit. */
+    const int n = 3001, d = 130, protos = 300;
+    unsigned char *proto = malloc((size_t)protos * d);
+    dcx_matrix *m;
+    ASSERT_OK(dcx_matrix_create(n, d, DCX_F32, &m));
+    dcx_rng r;
+    dcx_rng_seed(&r, 21);
+    for (int i = 0; i < protos * d; i++) proto[i] = dcx_rng_uniform(&r) < 0.4;
+    for (int i = 0; i < n; i++) {
+        int q = (int)dcx_rng_below(&r, protos);
+        for (int j = 0; j < d; j++) {
+            int b = proto[q * d + j] ^ (dcx_rng_uniform(&r) < 0.002);
+            dcx_matrix_set(m, i, j, b ? 0.5 + dcx_rng_uniform(&r) : -dcx_rng_uniform(&r));
+        }
+    }
+    const char *path = tmp_path("blocks.npy");
+    ASSERT_OK(dcx_write_npy(path, m));
+    dcx_patterns_params p;
+    dcx_patterns_params_default(&p);
+    p.seed = 4;
+    p.groups = 6;
+    dcx_source *src;
+    ASSERT_OK(dcx_source_open(path, NULL, &src));
+    dcx_patterns_result *ref = NULL, *res = NULL;
+    ASSERT_OK(dcx_patterns(src, &p, &ref));
+    assert_int_equal(ref->n, n);
+    assert_true(ref->distinct > protos / 2 && ref->distinct < n / 2);
+    assert_int_equal(ref->n_scale, 7);
+    const int64_t blocks[3] = {1, 7, 4096};
+    for (int k = 0; k < 3; k++) {
+        p.block_rows = blocks[k];
+        ASSERT_OK(dcx_patterns(src, &p, &res)); /* rewinds the source */
+        assert_same_result(ref, res);
+        dcx_patterns_free(res);
+    }
+    int threads = dcx_get_threads();
+    for (int t = 1; t <= 2; t++) {
+        dcx_set_threads(t);
+        p.block_rows = 5;
+        ASSERT_OK(dcx_patterns(src, &p, &res));
+        assert_same_result(ref, res);
+        dcx_patterns_free(res);
+    }
+    dcx_set_threads(threads);
+    /* the in-memory matrix gives the file's results */
+    res = run(m, &p);
+    assert_same_result(ref, res);
+    dcx_patterns_free(res);
+    dcx_patterns_free(ref);
+    dcx_source_free(src);
+    dcx_matrix_free(m);
+    free(proto);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -241,7 +335,8 @@ int main(void)
         cmocka_unit_test(test_copies_multi_information),
         cmocka_unit_test(test_hand_made_distribution),
         cmocka_unit_test(test_distinct_count_brute_force),
+        cmocka_unit_test(test_block_size_and_threads),
         cmocka_unit_test(test_bad_arguments),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

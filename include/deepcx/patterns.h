@@ -13,15 +13,21 @@
  *              frequent); exponent s of ln f(rank) = c − s ln rank fitted over
  *              ranks 1..R, R = min(zipf_ranks, number of patterns seen at
  *              least twice), f = count/N; unavailable when R < 2.
- * All entropies in nats. The input is read in row blocks; memory is the bit
- * matrix (N x ⌈D/64⌉ words, 1/32 of the float32 input) plus a hash table of
- * the distinct patterns. Every entropy is summed over the counts sorted in
- * decreasing order, so the results do not depend on how the rows were
+ * All entropies in nats. The input is read once, in row blocks: each row is
+ * packed into ⌈D/64⌉ 64-bit words and counted in a hash table of the
+ * distinct patterns, so memory is that table (m patterns x (⌈D/64⌉ + 1)
+ * words, plus its slots), not N. The words of every group of the scale
+ * curve are counted afterwards from the table: a group's word count is the
+ * sum of the counts of the patterns that project onto it; the groups of one
+ * size are counted in parallel on dcx_get_threads() threads. Every entropy
+ * is summed over the counts sorted in decreasing order, so the results do
+ * not depend on the block size, the thread count or on how the rows were
  * split among processes.
- * Distributed (dist with P > 1 ranks; collective): each rank binarises its
- * own rows; unit counts are summed over ranks, and each rank's table of
- * (pattern, count) — for the whole patterns and for every group of the
- * scale curve — is gathered at rank 0 and merged, so the counts are exact.
+ * Distributed (dist with P > 1 ranks; collective): each rank counts the
+ * patterns of its own rows; unit counts are summed over ranks, each rank's
+ * (pattern, count) table is gathered at rank 0 and merged, so the counts are
+ * exact; rank 0 computes the pattern entropies and the scale curve and
+ * broadcasts them.
  * The groups are drawn from the seed only. Every rank receives the result. */
 #ifndef DEEPCX_PATTERNS_H
 #define DEEPCX_PATTERNS_H
@@ -42,6 +48,7 @@ typedef struct dcx_patterns_params {
     int64_t max_group;  /* largest n of the scale curve, >= 1; default 64 (at most 64) */
     int64_t zipf_ranks; /* largest rank of the Zipf fit, >= 2; default 100 */
     uint64_t seed;      /* default 0 */
+    int64_t block_rows; /* rows read at a time; <= 0: automatic (~2 MB of doubles) */
     dcx_progress_fn progress; /* optional: reading rows, then the scale curve */
     void *progress_ctx;
     const dcx_dist *dist; /* distributed run (borrowed): src holds this rank's

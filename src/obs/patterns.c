@@ -1,19 +1,25 @@
 /* patterns.c — activation-pattern entropies (SPEC §3, docs/observables.md §3).
  *
- * The binarised activations b_ij = [a_ij > θ] are packed 64 units to a
- * uint64 word while the source is read in row blocks. Distinct patterns are
- * counted with an open-addressing hash table (linear probing) whose entries
- * point at the first row holding the pattern; a hash collision is resolved by
- * comparing the packed words exactly. Entropies are plug-in,
+ * One pass over the source in row blocks: the binarised activations
+ * b_ij = [a_ij > θ] of a row are packed 64 units to a uint64 word and counted
+ * in a growable open-addressing hash table (linear probing) of the distinct
+ * patterns; a hash collision is resolved by comparing the packed words
+ * exactly. No bit matrix is kept: memory is the table, m patterns x (⌈D/64⌉
+ * + 1) words plus 2m–4m slots. Entropies are plug-in,
  *     H = −Σ_w (c_w/N) ln(c_w/N),
  * and Miller–Madow, H + (m − 1)/(2N) with m distinct words (Miller 1955).
  * The scale curve counts the words of n random units (n <= 64, so a word is
- * one uint64) with a second, integer-keyed hash table.
+ * one uint64): the count of a word is the sum of the counts of the distinct
+ * patterns that project onto it, so each group is counted from the table
+ * (m entries) instead of from the N rows, one group per task on the thread
+ * pool.
  * Distributed runs (dcx_dist): each rank counts its own rows; the tables of
  * (pattern, count) are gathered at rank 0 and merged, so every count is
- * exact, and entropies are summed over the sorted counts, so they do not
- * depend on the number of ranks. */
+ * exact; rank 0 derives the scale curve from the merged table and broadcasts
+ * the results. Entropies are summed over the sorted counts, so they depend
+ * neither on the number of ranks nor on the block size. */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "obs_internal.h"
@@ -71,85 +77,290 @@ static int cmp_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* Count the n keys of width w words (keys[i*w .. i*w+w)) with an open-
- * addressing table, and append one entry per distinct key to *ent: its w
- * words then its count (w + 1 uint64). tslot (cap) is scratch, cap a power
- * of two >= 2n. Returns the number of distinct keys. */
-static int64_t count_keys(const uint64_t *keys, int64_t n, int64_t w, int64_t *tslot, int64_t *tcnt, int64_t cap,
-                          uint64_t *ent)
+/* A growable table of distinct keys of w words with their counts: the keys
+ * in order of first appearance (key, cnt: mcap entries, m used) and an
+ * open-addressing index over them (slot: cap entries, −1 empty, load <= 1/2). */
+typedef struct ptab {
+    int64_t w, m, mcap, cap;
+    uint64_t *key;
+    int64_t *cnt;
+    int64_t *slot;
+} ptab;
+
+static uint64_t key_hash(const uint64_t *k, int64_t w) { return w == 1 ? mix64(k[0]) : hash_words(k, w); }
+
+static void ptab_free(ptab *t)
 {
-    const uint64_t mask = (uint64_t)cap - 1;
-    int64_t m = 0;
-    for (int64_t s = 0; s < cap; s++) tcnt[s] = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const uint64_t *k = keys + i * w;
-        uint64_t s = (w == 1 ? mix64(k[0]) : hash_words(k, w)) & mask;
-        while (tcnt[s] != 0 && memcmp(keys + tslot[s] * w, k, (size_t)w * sizeof *k) != 0) s = (s + 1) & mask;
-        if (tcnt[s] == 0) {
-            tslot[s] = i;
-            m++;
-        }
-        tcnt[s]++;
-    }
-    int64_t e = 0;
-    for (int64_t s = 0; s < cap; s++)
-        if (tcnt[s] > 0) {
-            memcpy(ent + e * (w + 1), keys + tslot[s] * w, (size_t)w * sizeof *ent);
-            ent[e * (w + 1) + w] = (uint64_t)tcnt[s];
-            e++;
-        }
-    return m;
+    free(t->key);
+    free(t->cnt);
+    free(t->slot);
+    memset(t, 0, sizeof *t);
 }
 
-/* The counts of the distinct keys among every rank's entries (w words + a
- * count each, as count_keys writes them): gathered at rank 0, merged, and
- * sorted in decreasing order. At rank 0 *counts (caller frees) and *m; the
- * other ranks get *counts = NULL, *m = 0. Collective. */
-static dcx_status merge_counts(const dcx_dist *dist, const uint64_t *ent, int64_t ne, int64_t w, int64_t **counts,
-                               int64_t *m)
+static dcx_status ptab_index(ptab *t, int64_t cap)
+{
+    int64_t *slot = malloc((size_t)cap * sizeof *slot);
+    if (!slot) return dcx_set_error(DCX_ERR_NOMEM, "out of memory (%lld pattern slots)", (long long)cap);
+    for (int64_t s = 0; s < cap; s++) slot[s] = -1;
+    const uint64_t mask = (uint64_t)cap - 1;
+    for (int64_t e = 0; e < t->m; e++) {
+        uint64_t s = key_hash(t->key + e * t->w, t->w) & mask;
+        while (slot[s] >= 0) s = (s + 1) & mask;
+        slot[s] = e;
+    }
+    free(t->slot);
+    t->slot = slot;
+    t->cap = cap;
+    return DCX_OK;
+}
+
+/* An empty table for keys of w words, room for about `expect` keys. */
+static dcx_status ptab_init(ptab *t, int64_t w, int64_t expect)
 {
     dcx_status st = DCX_OK;
-    uint64_t *all = NULL;
-    int64_t nall = 0, *slot = NULL, *cnt = NULL;
-    *counts = NULL;
-    *m = 0;
-    int64_t nvals;
-    if (!dcx__mul_ok(ne, w + 1, &nvals)) DCX_FAIL(DCX_ERR_ARG, "patterns: too many distinct patterns");
-    if (dcx_dist_size(dist) == 1) { /* one process: the entries are already distinct */
-        DCX_ALLOC(*counts, ne > 0 ? ne : 1);
-        for (int64_t e = 0; e < ne; e++) (*counts)[e] = (int64_t)ent[e * (w + 1) + w];
-        qsort(*counts, (size_t)ne, sizeof **counts, cmp_desc);
-        *m = ne;
-        return DCX_OK;
-    }
-    DCX_TRY(dcx_dist_gather_u64(dist, ent, nvals, &all, &nall));
-    if (dcx_dist_rank(dist) != 0) goto fail; /* st == DCX_OK: nothing more here */
-    int64_t tot = nall / (w + 1);
-    const int64_t cap = table_size(tot);
-    const uint64_t mask = (uint64_t)cap - 1;
-    DCX_ALLOC(slot, cap);
-    DCX_ALLOC(cnt, cap);
-    int64_t md = 0;
-    for (int64_t i = 0; i < tot; i++) {
-        const uint64_t *k = all + i * (w + 1);
-        uint64_t s = (w == 1 ? mix64(k[0]) : hash_words(k, w)) & mask;
-        while (cnt[s] != 0 && memcmp(all + slot[s] * (w + 1), k, (size_t)w * sizeof *k) != 0) s = (s + 1) & mask;
-        if (cnt[s] == 0) {
-            slot[s] = i;
-            md++;
-        }
-        cnt[s] += (int64_t)k[w];
-    }
-    DCX_ALLOC(*counts, md > 0 ? md : 1);
-    int64_t t = 0;
-    for (int64_t s = 0; s < cap; s++)
-        if (cnt[s] > 0) (*counts)[t++] = cnt[s];
-    qsort(*counts, (size_t)md, sizeof **counts, cmp_desc);
-    *m = md;
+    memset(t, 0, sizeof *t);
+    t->w = w;
+    t->mcap = expect > 16 ? expect : 16;
+    int64_t nk;
+    if (!dcx__mul_ok(t->mcap, w, &nk)) DCX_FAIL(DCX_ERR_NOMEM, "patterns: table too large");
+    DCX_ALLOC(t->key, nk);
+    DCX_ALLOC(t->cnt, t->mcap);
+    DCX_TRY(ptab_index(t, table_size(t->mcap)));
+    return DCX_OK;
 fail:
+    ptab_free(t);
+    return st;
+}
+
+/* Once every key is in: drop the index and the arena's slack (the keys and
+ * counts stay; ptab_add may no longer be called). */
+static void ptab_compact(ptab *t)
+{
+    free(t->slot);
+    t->slot = NULL;
+    t->cap = 0;
+    if (t->m > 0 && t->m < t->mcap) {
+        uint64_t *key = realloc(t->key, (size_t)(t->m * t->w) * sizeof *key);
+        if (key) t->key = key;
+        int64_t *cnt = realloc(t->cnt, (size_t)t->m * sizeof *cnt);
+        if (cnt) t->cnt = cnt;
+        if (key && cnt) t->mcap = t->m;
+    }
+}
+
+/* Add c to the count of key k (w words), inserting it when new. */
+static dcx_status ptab_add(ptab *t, const uint64_t *k, int64_t c)
+{
+    const int64_t w = t->w;
+    uint64_t mask = (uint64_t)t->cap - 1, s = key_hash(k, w) & mask;
+    for (int64_t e; (e = t->slot[s]) >= 0; s = (s + 1) & mask)
+        if (memcmp(t->key + e * w, k, (size_t)w * sizeof *k) == 0) {
+            t->cnt[e] += c;
+            return DCX_OK;
+        }
+    if (t->m == t->mcap) {
+        int64_t mcap = 2 * t->mcap, nk;
+        if (!dcx__mul_ok(mcap, w, &nk) || (uint64_t)nk > SIZE_MAX / sizeof *k)
+            return dcx_set_error(DCX_ERR_NOMEM, "patterns: too many distinct patterns");
+        uint64_t *key = realloc(t->key, (size_t)nk * sizeof *key);
+        if (!key) return dcx_set_error(DCX_ERR_NOMEM, "out of memory (%lld distinct patterns)", (long long)mcap);
+        t->key = key;
+        int64_t *cnt = realloc(t->cnt, (size_t)mcap * sizeof *cnt);
+        if (!cnt) return dcx_set_error(DCX_ERR_NOMEM, "out of memory (%lld distinct patterns)", (long long)mcap);
+        t->cnt = cnt;
+        t->mcap = mcap;
+    }
+    if (2 * (t->m + 1) > t->cap) {
+        dcx_status st = ptab_index(t, 2 * t->cap);
+        if (st != DCX_OK) return st;
+        mask = (uint64_t)t->cap - 1;
+        s = key_hash(k, w) & mask;
+        while (t->slot[s] >= 0) s = (s + 1) & mask;
+    }
+    memcpy(t->key + t->m * w, k, (size_t)w * sizeof *k);
+    t->cnt[t->m] = c;
+    t->slot[s] = t->m++;
+    return DCX_OK;
+}
+
+/* The groups of one size of the scale curve, counted from the table of
+ * distinct patterns: one task per group. A task borrows one of `nscr`
+ * scratch tables (a running task holds one; at most nscr tasks run at once),
+ * allocated on first use with room for cap_max slots. */
+typedef struct wslot {
+    uint64_t key;
+    int64_t cnt; /* 0: empty (every pattern counts >= 1) */
+} wslot;
+
+typedef struct scale_job {
+    const ptab *tab;
+    int64_t n;             /* all rows */
+    int64_t g;             /* units per group */
+    const int64_t *gunits; /* (groups, g) the units of each group */
+    double *h;             /* (groups) plug-in entropy of the group's words */
+    int64_t *m;            /* (groups) distinct words */
+    wslot **scr;           /* (nscr) scratch tables */
+    atomic_int *busy;      /* (nscr) */
+    int nscr;
+    int64_t cap_max;
+} scale_job;
+
+static dcx_status scale_task(void *ctx, int64_t q)
+{
+    scale_job *jb = ctx;
+    dcx_status st = DCX_OK;
+    const ptab *t = jb->tab;
+    const int64_t g = jb->g, *units = jb->gunits + q * g, nw = t->w;
+    int64_t most = t->m; /* distinct words: at most min(m, 2^g) */
+    if (g < 62 && ((int64_t)1 << g) < most) most = (int64_t)1 << g;
+    const int64_t cap = table_size(most);
+    const uint64_t mask = (uint64_t)cap - 1;
+    int k = 0;
+    while (atomic_exchange(&jb->busy[k], 1) != 0) k = (k + 1) % jb->nscr;
+    if (!jb->scr[k] && !(jb->scr[k] = malloc((size_t)jb->cap_max * sizeof(wslot)))) {
+        st = dcx_set_error(DCX_ERR_NOMEM, "out of memory (%lld pattern words)", (long long)jb->cap_max);
+        goto fail;
+    }
+    wslot *ws = jb->scr[k];
+    memset(ws, 0, (size_t)cap * sizeof *ws);
+    for (int64_t e = 0; e < t->m; e++) {
+        const uint64_t *w = t->key + e * nw;
+        uint64_t key = 0;
+        for (int64_t u = 0; u < g; u++) {
+            const int64_t j = units[u];
+            key |= ((w[j >> 6] >> (j & 63)) & 1ULL) << u;
+        }
+        uint64_t s = mix64(key) & mask;
+        while (ws[s].cnt != 0 && ws[s].key != key) s = (s + 1) & mask;
+        ws[s].key = key;
+        ws[s].cnt += t->cnt[e];
+    }
+    int64_t md = 0, *wc = (int64_t *)ws; /* the counts, compacted in place */
+    for (int64_t s = 0; s < cap; s++)
+        if (ws[s].cnt > 0) wc[md++] = ws[s].cnt;
+    qsort(wc, (size_t)md, sizeof *wc, cmp_desc);
+    jb->h[q] = dcx__entropy_counts(wc, md, jb->n);
+    jb->m[q] = md;
+fail:
+    atomic_store(&jb->busy[k], 0);
+    return st;
+}
+
+/* Rank 0's part once the table t is complete: the sorted counts (*counts,
+ * *m) and the scale curve (res->scale[..].entropy, entropy_plugin,
+ * multi_information; res->scale[..].n and .groups and res->unit_entropy are
+ * set already). */
+static dcx_status finish_root(const ptab *t, int64_t n, int64_t d, const dcx_patterns_params *p,
+                              dcx_patterns_result *res, int64_t **counts, int64_t *m)
+{
+    dcx_status st = DCX_OK;
+    int64_t *gunits = NULL, *gm = NULL, *units = NULL;
+    double *gh = NULL;
+    wslot **scr = NULL;
+    atomic_int *busy = NULL;
+    int nscr = 0;
+    DCX_ALLOC(*counts, t->m > 0 ? t->m : 1);
+    memcpy(*counts, t->cnt, (size_t)t->m * sizeof **counts);
+    qsort(*counts, (size_t)t->m, sizeof **counts, cmp_desc);
+    *m = t->m;
+
+    const int gmax = res->n_scale > 0 ? res->scale[0].groups : 1; /* every size has this many or 1 */
+    const int64_t nmax = res->n_scale > 0 ? res->scale[res->n_scale - 1].n : 1;
+    DCX_ALLOC(gunits, (int64_t)gmax * nmax);
+    DCX_ALLOC(gh, gmax);
+    DCX_ALLOC(gm, gmax);
+    DCX_ALLOC(units, d);
+    nscr = dcx_get_threads();
+    if (nscr > gmax) nscr = gmax;
+    if (nscr > 64) nscr = 64; /* the pool's limit */
+    if (nscr < 1) nscr = 1;
+    DCX_ALLOC(scr, nscr);
+    DCX_ALLOC(busy, nscr);
+    for (int k = 0; k < nscr; k++) atomic_init(&busy[k], 0);
+    int64_t most = t->m;
+    if (nmax < 62 && ((int64_t)1 << nmax) < most) most = (int64_t)1 << nmax;
+    const int64_t cap_max = table_size(most);
+    for (int si = 0; si < res->n_scale; si++) {
+        dcx_patterns_scale *sc = &res->scale[si];
+        const int64_t g = sc->n;
+        const int G = sc->groups;
+        /* the groups: a stream of the seed per size; partial Fisher–Yates
+         * shuffles make units[0..g) a uniform random subset, group after group */
+        dcx_rng rng;
+        dcx_rng_seed_stream(&rng, p->seed, 2000 + (uint64_t)g);
+        for (int64_t j = 0; j < d; j++) units[j] = j;
+        for (int q = 0; q < G; q++) {
+            for (int64_t u = 0; u < g; u++) {
+                int64_t v = u + (int64_t)dcx_rng_below(&rng, (uint64_t)(d - u));
+                int64_t tmp = units[u];
+                units[u] = units[v];
+                units[v] = tmp;
+            }
+            memcpy(gunits + q * g, units, (size_t)g * sizeof *units);
+        }
+        scale_job jb = {t, n, g, gunits, gh, gm, scr, busy, nscr, cap_max};
+        DCX_TRY(dcx__parallel_tasks(G, nscr, scale_task, &jb, NULL, NULL));
+        /* averages over the groups, in the order of the groups */
+        double sh = 0, shp = 0, smi = 0;
+        for (int q = 0; q < G; q++) {
+            double hsum = 0;
+            for (int64_t u = 0; u < g; u++) hsum += res->unit_entropy[gunits[q * g + u]];
+            const double h = gh[q], hmm = h + ((double)gm[q] - 1) / (2.0 * (double)n);
+            shp += h;
+            sh += hmm;
+            smi += hsum - hmm;
+        }
+        sc->entropy = sh / G;
+        sc->entropy_plugin = shp / G;
+        sc->multi_information = smi / G;
+        if (p->progress) p->progress(p->progress_ctx, "pattern scale curve", si + 1, res->n_scale);
+    }
+fail:
+    for (int k = 0; k < nscr && scr; k++) free(scr[k]);
+    free(scr);
+    free((void *)busy);
+    free(gunits);
+    free(gh);
+    free(gm);
+    free(units);
+    return st;
+}
+
+/* Merge every rank's table at rank 0 (gathering (key words, count) entries);
+ * on rank 0 *t is then the merged table, elsewhere it is emptied.
+ * Collective; every rank returns the same status. */
+static dcx_status merge_tables(const dcx_dist *dist, ptab *t)
+{
+    dcx_status st = DCX_OK, ls = DCX_OK;
+    uint64_t *ent = NULL, *all = NULL;
+    int64_t nall = 0;
+    const int64_t w = t->w;
+    int64_t nvals = 0;
+    if (!dcx__mul_ok(t->m, w + 1, &nvals)) ls = dcx_set_error(DCX_ERR_ARG, "patterns: too many distinct patterns");
+    if (ls == DCX_OK && !(ent = dcx__calloc((size_t)(nvals > 0 ? nvals : 1), sizeof *ent)))
+        ls = dcx_set_error(DCX_ERR_NOMEM, "out of memory (%lld distinct patterns)", (long long)t->m);
+    if (ls == DCX_OK)
+        for (int64_t e = 0; e < t->m; e++) {
+            memcpy(ent + e * (w + 1), t->key + e * w, (size_t)w * sizeof *ent);
+            ent[e * (w + 1) + w] = (uint64_t)t->cnt[e];
+        }
+    ptab_free(t);
+    t->w = w;
+    DCX_TRY(dcx_dist_agree(dist, ls));
+    DCX_TRY(dcx_dist_gather_u64(dist, ent, nvals, &all, &nall));
+    free(ent);
+    ent = NULL;
+    if (dcx_dist_rank(dist) == 0) {
+        const int64_t tot = nall / (w + 1);
+        ls = ptab_init(t, w, tot / 2);
+        for (int64_t i = 0; i < tot && ls == DCX_OK; i++) ls = ptab_add(t, all + i * (w + 1), (int64_t)all[i * (w + 1) + w]);
+    }
     free(all);
-    free(slot);
-    free(cnt);
+    all = NULL;
+    DCX_TRY(dcx_dist_agree(dist, ls));
+fail:
+    free(ent);
+    free(all);
     return st;
 }
 
@@ -157,9 +368,10 @@ dcx_status dcx_patterns(dcx_source *src, const dcx_patterns_params *p, dcx_patte
 {
     dcx_status st = DCX_OK;
     dcx_patterns_result *res = NULL;
-    uint64_t *bits = NULL, *keys = NULL, *tk = NULL;
-    int64_t *on = NULL, *slot_row = NULL, *slot_cnt = NULL, *units = NULL, *tc = NULL;
-    double *buf = NULL;
+    uint64_t *row = NULL;
+    int64_t *on = NULL;
+    double *buf = NULL, *sv = NULL;
+    ptab tab = {0};
     *out = NULL;
     if (!src || !p) DCX_FAIL(DCX_ERR_ARG, "patterns: NULL argument");
     if (!isfinite(p->threshold)) DCX_FAIL(DCX_ERR_ARG, "patterns: the threshold must be a finite number");
@@ -176,24 +388,24 @@ dcx_status dcx_patterns(dcx_source *src, const dcx_patterns_params *p, dcx_patte
     if (n < 1) DCX_FAIL(DCX_ERR_DEGENERATE, "%s: no rows: activation patterns need at least one sample", name);
     if (d < 1) DCX_FAIL(DCX_ERR_DEGENERATE, "%s: no columns: activation patterns need at least one unit", name);
     const int64_t nw = (d + 63) / 64;
-    int64_t nbits;
-    if (!dcx__mul_ok(nl, nw + 1, &nbits)) DCX_FAIL(DCX_ERR_ARG, "%s: too many rows for the bit matrix", name);
     DCX_ALLOC(res, 1);
     res->n = n;
     res->d = d;
     res->threshold = p->threshold;
-    DCX_ALLOC(bits, nbits > 0 ? nbits : 1);
     DCX_ALLOC(on, d);
-    int64_t block = (1 << 18) / d;
+    DCX_ALLOC(row, nw);
+    int64_t block = p->block_rows > 0 ? p->block_rows : (1 << 18) / d;
     if (block < 1) block = 1;
     if (block > nl) block = nl > 0 ? nl : 1;
-    DCX_ALLOC(buf, block * d);
+    int64_t nbuf;
+    if (!dcx__mul_ok(block, d, &nbuf)) DCX_FAIL(DCX_ERR_ARG, "patterns: block of %lld rows too large", (long long)block);
+    DCX_ALLOC(buf, nbuf);
 
-    /* Read, binarise and pack this rank's rows; all ranks stop together if
-     * one of them fails. */
+    /* Read, binarise, pack and count this rank's rows; all ranks stop
+     * together if one of them fails. */
     {
-        dcx_status rs = DCX_OK;
-        for (int64_t r0 = 0; r0 < nl;) {
+        dcx_status rs = ptab_init(&tab, nw, 1024);
+        for (int64_t r0 = 0; r0 < nl && rs == DCX_OK;) {
             int64_t got;
             if ((rs = dcx_source_read(src, block, buf, &got)) != DCX_OK) break;
             if (got <= 0) {
@@ -201,14 +413,19 @@ dcx_status dcx_patterns(dcx_source *src, const dcx_patterns_params *p, dcx_patte
                                    (long long)nl);
                 break;
             }
-            for (int64_t i = 0; i < got; i++) {
+            for (int64_t i = 0; i < got && rs == DCX_OK; i++) {
                 const double *a = buf + i * d;
-                uint64_t *w = bits + (r0 + i) * nw;
-                for (int64_t j = 0; j < d; j++)
-                    if (a[j] > p->threshold) {
-                        w[j >> 6] |= 1ULL << (j & 63);
-                        on[j]++;
+                for (int64_t k = 0; k < nw; k++) {
+                    const int64_t j0 = 64 * k, j1 = j0 + 64 < d ? j0 + 64 : d;
+                    uint64_t x = 0;
+                    for (int64_t j = j0; j < j1; j++) {
+                        const uint64_t b = a[j] > p->threshold;
+                        x |= b << (j - j0);
+                        on[j] += (int64_t)b;
                     }
+                    row[k] = x;
+                }
+                rs = ptab_add(&tab, row, 1);
             }
             r0 += got;
             if (p->progress) p->progress(p->progress_ctx, "reading activations", r0, nl);
@@ -232,25 +449,51 @@ dcx_status dcx_patterns(dcx_source *src, const dcx_patterns_params *p, dcx_patte
         else res->switching++;
     }
 
-    /* Whole patterns: each rank's (pattern, count) table (at most nl entries
-     * of nw + 1 words), merged at rank 0, and the sorted counts sent back to
-     * every rank. */
+    /* The scale curve's sizes: n = 1, 2, 4, … <= min(D, max_group); G groups
+     * each (one when n = D). */
     {
-        const int64_t cap = table_size(nl);
-        DCX_ALLOC(slot_row, cap);
-        DCX_ALLOC(slot_cnt, cap);
-        DCX_ALLOC(keys, nbits > 0 ? nbits : 1);
-        int64_t ml = count_keys(bits, nl, nw, slot_row, slot_cnt, cap, keys);
-        free(slot_row);
-        free(slot_cnt);
-        slot_row = slot_cnt = NULL;
+        int64_t nmax = d < p->max_group ? d : p->max_group;
+        int ns = 0;
+        for (int64_t g = 1; g <= nmax; g *= 2) ns++;
+        DCX_ALLOC(res->scale, ns);
+        res->n_scale = ns;
+        int si = 0;
+        for (int64_t g = 1; g <= nmax; g *= 2, si++) {
+            res->scale[si].n = g;
+            res->scale[si].groups = g == d ? 1 : p->groups;
+        }
+    }
+
+    /* Whole patterns and the scale curve: the tables merged at rank 0, which
+     * computes the sorted counts and the curve and sends them to every rank. */
+    {
+        if (dcx_dist_size(dist) > 1) DCX_TRY(merge_tables(dist, &tab));
         int64_t m = 0;
-        DCX_TRY(merge_counts(dist, keys, ml, nw, &res->rank_counts, &m));
-        free(keys);
-        keys = NULL;
-        DCX_TRY(dcx_dist_bcast_i64(dist, &m, 1, 0));
-        if (dcx_dist_rank(dist) != 0) DCX_ALLOC(res->rank_counts, m > 0 ? m : 1);
-        DCX_TRY(dcx_dist_bcast_i64(dist, res->rank_counts, m, 0));
+        dcx_status rs = DCX_OK;
+        if (dcx_dist_rank(dist) == 0) {
+            ptab_compact(&tab); /* room for the scale curve's scratch tables */
+            rs = finish_root(&tab, n, d, p, res, &res->rank_counts, &m);
+        }
+        ptab_free(&tab);
+        DCX_TRY(dcx_dist_agree(dist, rs));
+        if (dcx_dist_size(dist) > 1) {
+            DCX_TRY(dcx_dist_bcast_i64(dist, &m, 1, 0));
+            if (dcx_dist_rank(dist) != 0) DCX_ALLOC(res->rank_counts, m > 0 ? m : 1);
+            DCX_TRY(dcx_dist_bcast_i64(dist, res->rank_counts, m, 0));
+            const int ns = res->n_scale;
+            DCX_ALLOC(sv, 3 * ns);
+            for (int si = 0; si < ns; si++) {
+                sv[3 * si] = res->scale[si].entropy;
+                sv[3 * si + 1] = res->scale[si].entropy_plugin;
+                sv[3 * si + 2] = res->scale[si].multi_information;
+            }
+            DCX_TRY(dcx_dist_bcast_f64(dist, sv, 3 * ns, 0));
+            for (int si = 0; si < ns; si++) {
+                res->scale[si].entropy = sv[3 * si];
+                res->scale[si].entropy_plugin = sv[3 * si + 1];
+                res->scale[si].multi_information = sv[3 * si + 2];
+            }
+        }
         res->distinct = m;
         res->entropy = dcx__entropy_counts(res->rank_counts, m, n);
         res->entropy_mm = res->entropy + (double)(m - 1) / (2.0 * (double)n);
@@ -286,84 +529,14 @@ dcx_status dcx_patterns(dcx_source *src, const dcx_patterns_params *p, dcx_patte
             res->zipf_r2 = lf.r2;
         }
     }
-
-    /* Scale curve: the groups depend on the seed only; the word counts of
-     * each group are merged over ranks like the whole patterns. */
-    {
-        int64_t nmax = d < p->max_group ? d : p->max_group;
-        int ns = 0;
-        for (int64_t g = 1; g <= nmax; g *= 2) ns++;
-        DCX_ALLOC(res->scale, ns);
-        res->n_scale = ns;
-        const int64_t cap = table_size(nl);
-        DCX_ALLOC(keys, nl > 0 ? nl : 1);
-        DCX_ALLOC(tk, 2 * (nl > 0 ? nl : 1)); /* entries: key, count */
-        DCX_ALLOC(tc, cap);
-        DCX_ALLOC(slot_row, cap);
-        DCX_ALLOC(units, d);
-        int si = 0;
-        for (int64_t g = 1; g <= nmax; g *= 2, si++) {
-            dcx_patterns_scale *sc = &res->scale[si];
-            dcx_rng rng;
-            dcx_rng_seed_stream(&rng, p->seed, 2000 + (uint64_t)g);
-            for (int64_t j = 0; j < d; j++) units[j] = j;
-            int G = g == d ? 1 : p->groups;
-            double sh = 0, shp = 0, smi = 0;
-            for (int q = 0; q < G; q++) {
-                /* partial Fisher–Yates: units[0..g) is a uniform random subset */
-                for (int64_t t = 0; t < g; t++) {
-                    int64_t u = t + (int64_t)dcx_rng_below(&rng, (uint64_t)(d - t));
-                    int64_t tmp = units[t];
-                    units[t] = units[u];
-                    units[u] = tmp;
-                }
-                double hsum = 0;
-                for (int64_t t = 0; t < g; t++) hsum += res->unit_entropy[units[t]];
-                for (int64_t i = 0; i < nl; i++) {
-                    const uint64_t *w = bits + i * nw;
-                    uint64_t key = 0;
-                    for (int64_t t = 0; t < g; t++) {
-                        int64_t u = units[t];
-                        key |= ((w[u >> 6] >> (u & 63)) & 1ULL) << t;
-                    }
-                    keys[i] = key;
-                }
-                int64_t ml = count_keys(keys, nl, 1, slot_row, tc, cap, tk), m = 0, *cnt = NULL;
-                double hm[2] = {0, 0};
-                st = merge_counts(dist, tk, ml, 1, &cnt, &m);
-                if (st == DCX_OK && dcx_dist_rank(dist) == 0) {
-                    hm[0] = dcx__entropy_counts(cnt, m, n);
-                    hm[1] = (double)m;
-                }
-                free(cnt);
-                if (st != DCX_OK) goto fail;
-                DCX_TRY(dcx_dist_bcast_f64(dist, hm, 2, 0));
-                double h = hm[0];
-                double hmm = h + (hm[1] - 1) / (2.0 * (double)n);
-                shp += h;
-                sh += hmm;
-                smi += hsum - hmm;
-            }
-            sc->n = g;
-            sc->groups = G;
-            sc->entropy = sh / G;
-            sc->entropy_plugin = shp / G;
-            sc->multi_information = smi / G;
-            if (p->progress) p->progress(p->progress_ctx, "pattern scale curve", si + 1, ns);
-        }
-    }
     *out = res;
     res = NULL;
 fail:
-    free(bits);
+    ptab_free(&tab);
+    free(row);
     free(on);
     free(buf);
-    free(slot_row);
-    free(slot_cnt);
-    free(keys);
-    free(tk);
-    free(tc);
-    free(units);
+    free(sv);
     dcx_patterns_free(res);
     return st;
 }
