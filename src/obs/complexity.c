@@ -34,6 +34,31 @@ void dcx_complexity_free(dcx_complexity_result *r)
     free(r);
 }
 
+/* The folds are drawn by pairs of rows: rows 2m and 2m+1 fall in opposite
+ * folds, row 2m in fold b_m, the top bit of the m-th output of a splitmix64
+ * sequence keyed by the seed. The split is thus an exact half (N odd: the
+ * last row alone draws its fold) and a function of (seed, global row index)
+ * only, so any block of rows draws its folds without the others
+ * (distributed runs, blocks read from a file). */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+void dcx__fold_draw(uint64_t seed, int64_t row0, int64_t n, unsigned char *folds)
+{
+    dcx_rng rng;
+    dcx_rng_seed_stream(&rng, seed, 999);
+    const uint64_t key = dcx_rng_u64(&rng);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t g = (uint64_t)(row0 + i), m = g >> 1;
+        unsigned b = (unsigned)(mix64(key + (m + 1) * 0x9E3779B97F4A7C15ULL) >> 63);
+        folds[i] = (unsigned char)(b ^ (unsigned)(g & 1));
+    }
+}
+
 /* 1 when every column of a (n, d), row stride ld, is constant. */
 static int all_constant(const double *a, int64_t n, int64_t d, int64_t ld)
 {
@@ -299,14 +324,7 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
         }
         if (fc[0] == 0 || fc[1] == 0) DCX_FAIL(DCX_ERR_ARG, "complexity: both folds must hold samples");
     } else {
-        int64_t *perm = NULL;
-        dcx_rng rng;
-        dcx_rng_seed_stream(&rng, p->seed, 999);
-        DCX_ALLOC(perm, n);
-        for (int64_t i = 0; i < n; i++) perm[i] = i;
-        dcx_rng_shuffle_i64(&rng, perm, n);
-        for (int64_t i = 0; i < n; i++) folds[perm[i]] = i < n / 2 ? 0 : 1;
-        free(perm);
+        dcx__fold_draw(p->seed, 0, n, folds); /* n >= 2: rows 0 and 1 fill both folds */
     }
     if (ng == 0) { /* multi, every Y of zero variance: no result to compute */
         st = DCX_OK;

@@ -78,6 +78,10 @@ dcx_status dcx__cell_fit_sse(const double *z, int64_t n, int64_t r, const double
                              const int64_t *goff, int ng, const int64_t *cell, int64_t k, const unsigned char *fold,
                              const double *ybar_global, double *sse);
 
+/* The random 2-fold split (complexity.c): folds[i] in {0, 1} of the global
+ * rows row0 .. row0+n−1, a hash of (seed, row index) only. */
+void dcx__fold_draw(uint64_t seed, int64_t row0, int64_t n, unsigned char *folds);
+
 /* Entropy −Σ (c_i/N) ln(c_i/N) of counts c (m entries, sum N; zeros skipped). */
 double dcx__entropy_counts(const int64_t *c, int64_t m, int64_t total);
 
