@@ -26,14 +26,26 @@
  *      mean of y when empty).
  * The work runs as independent tasks on dcx_get_threads() threads with
  * single-threaded BLAS inside: the same seed gives identical results for any
- * thread count. A wide X (N < d_x) is reduced through the N x N Gram matrix
- * instead of the d_x x d_x scatter (docs/observables.md §2, "Cost"). */
+ * thread count.
+ * Distributed (params.dist with P > 1 ranks; every call collective): each
+ * rank passes its own block of rows of X and Y (dcx_source_slice,
+ * dcx_split_rows), and every statistic is summed over the ranks — the
+ * means and scatter of the PCA, the centre sums and sizes of each k-means
+ * iteration (k-means++ draws from the same streams on every rank, the rank
+ * holding a drawn row sends it), the per-cell, per-fold sums of the fits
+ * and the squared errors. The folds depend on (seed, row index) only, so
+ * the result is that of one process on all rows up to the rounding of the
+ * sums (the tasks then run one after the other on each rank). Every rank
+ * gets the whole result. A wide X (N < d_x) is reduced through the N x N Gram matrix
+ * instead of the d_x x d_x scatter (docs/observables.md §2, "Cost"); it
+ * needs all rows in one process (DCX_ERR_ARG when distributed). */
 #ifndef DEEPCX_COMPLEXITY_H
 #define DEEPCX_COMPLEXITY_H
 
 #include <stdint.h>
 
 #include "core.h"
+#include "dist.h"
 #include "matrix.h"
 
 #ifdef __cplusplus
@@ -51,8 +63,12 @@ typedef struct dcx_complexity_params {
     int restarts;            /* k-means restarts, >= 1; default 3 */
     int max_iter;            /* Lloyd iterations, >= 1; default 100 */
     uint64_t seed;           /* default 0 */
-    const unsigned char *folds; /* optional (N) fold 0/1 of each sample; NULL: random
-                                   (borrowed, read during the call only) */
+    const unsigned char *folds; /* optional (N) fold 0/1 of each sample, all N samples
+                                   also when distributed; NULL: random (borrowed,
+                                   read during the call only) */
+    const dcx_dist *dist;       /* distributed run (borrowed; NULL: one process):
+                                   x and ys hold this rank's rows, the ranks'
+                                   blocks consecutive in rank order */
     dcx_progress_fn progress;   /* optional: called once per ladder rung */
     void *progress_ctx;
 } dcx_complexity_params;

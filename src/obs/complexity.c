@@ -59,12 +59,12 @@ void dcx__fold_draw(uint64_t seed, int64_t row0, int64_t n, unsigned char *folds
     }
 }
 
-/* 1 when every column of a (n, d), row stride ld, is constant. */
-static int all_constant(const double *a, int64_t n, int64_t d, int64_t ld)
+/* 1 when every row of a (n, d), row stride ld, equals `ref` (d). */
+static int all_constant_as(const double *a, int64_t n, int64_t d, int64_t ld, const double *ref)
 {
-    for (int64_t j = 0; j < d; j++)
-        for (int64_t i = 1; i < n; i++)
-            if (a[i * ld + j] != a[j]) return 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++)
+            if (a[i * ld + j] != ref[j]) return 0;
     return 1;
 }
 
@@ -95,7 +95,8 @@ static dcx_status check_params(const dcx_complexity_params *p)
  * ladder, and the outputs of every Y side by side (column groups). */
 typedef struct cx_job {
     const dcx_complexity_params *p;
-    int64_t n, r;
+    const dcx__rows *rows;    /* this rank's n = rows->nloc rows of all */
+    int64_t r;
     const double *z;          /* (n, r) reduced X */
     const double *zsq;        /* (n) its squared row norms */
     const double *y;          /* (n, dy) the centred outputs of all groups */
@@ -103,7 +104,7 @@ typedef struct cx_job {
     const int64_t *goff;      /* (ng + 1) column groups */
     int ng;
     const double *yzero;      /* (dy) zeros: the global mean of a centred Y */
-    const unsigned char *folds;
+    const unsigned char *folds; /* (n) this rank's rows' folds */
     int nl;                   /* ladder rungs, K = 2^j */
     dcx__km_run *runs;        /* (nl, restarts); rung 0 (K = 1) unused */
     const int64_t **cells;    /* (nl) winning labels per rung */
@@ -124,8 +125,8 @@ static dcx_status kmeans_task(void *ctx, int64_t t)
     dcx_rng sr;
     dcx_rng_seed_stream(&sr, jb->p->seed, 1000 + (uint64_t)j);
     uint64_t seed = dcx_rng_u64(&sr);
-    return dcx__kmeans_restart(jb->z, jb->zsq, jb->n, jb->r, (int64_t)1 << j, jb->p->max_iter, seed, q, NULL, NULL,
-                               &jb->runs[(int64_t)j * R + q]);
+    return dcx__kmeans_restart(jb->z, jb->zsq, jb->rows, jb->r, (int64_t)1 << j, jb->p->max_iter, seed, q, NULL,
+                               NULL, &jb->runs[(int64_t)j * R + q]);
 }
 
 /* Phase B: the cell fits of one rung, for every output group at once. */
@@ -133,7 +134,7 @@ static dcx_status fit_task(void *ctx, int64_t t)
 {
     cx_job *jb = ctx;
     int j = jb->nl - 1 - (int)t;
-    return dcx__cell_fit_sse(jb->z, jb->n, jb->r, jb->y, jb->dy, jb->goff, jb->ng, jb->cells[j], (int64_t)1 << j,
+    return dcx__cell_fit_sse(jb->z, jb->rows, jb->r, jb->y, jb->dy, jb->goff, jb->ng, jb->cells[j], (int64_t)1 << j,
                              jb->folds, jb->yzero, jb->sse + (int64_t)j * jb->ng);
 }
 
@@ -205,20 +206,28 @@ fail:
     return st;
 }
 
+/* calloc of a local buffer; the ranks agree on the outcome before the next
+ * collective. */
+#define LOCAL_ALLOC(ptr, count) (((ptr) = dcx__calloc((size_t)(count), sizeof *(ptr))) != NULL)
+
 /* The measurement behind dcx_complexity (single = 1: a Y of zero variance
- * is an error) and dcx_complexity_multi (single = 0: its result is NULL). */
+ * is an error) and dcx_complexity_multi (single = 0: its result is NULL).
+ * Distributed (p->dist), x and ys hold this rank's rows: every sum over the
+ * samples is summed over the ranks, and the single process is the case
+ * P = 1 of the same code. */
 static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, const dcx_complexity_params *p,
                       int single, dcx_complexity_result **out)
 {
     dcx_status st = DCX_OK;
     double *ya = NULL, *z = NULL, *zsq = NULL, *yzero = NULL, *sst = NULL, *sse = NULL;
-    int64_t *goff = NULL, *zeros = NULL;
-    double *mean = NULL;
+    int64_t *goff = NULL, *zeros = NULL, *icount = NULL;
+    double *mean = NULL, *first = NULL;
     int *group = NULL;
     unsigned char *folds = NULL;
     dcx__km_run *runs = NULL;
     const int64_t **cells = NULL;
     dcx_complexity_result **res = NULL;
+    dcx__rows rows = {0};
     int nl = 0;
     char name[32];
     if (ny < 1) DCX_FAIL(DCX_ERR_ARG, "complexity: at least one Y is needed");
@@ -227,62 +236,84 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
     for (int i = 0; i < ny; i++)
         if (!ys[i]) DCX_FAIL(DCX_ERR_ARG, "complexity: NULL argument");
     DCX_TRY(check_params(p));
-    const int64_t n = x->rows, dx = x->cols;
+    const int64_t dx = x->cols;
     int64_t dyall = 0;
     for (int i = 0; i < ny; i++) {
-        if (ys[i]->rows != n)
-            DCX_FAIL(DCX_ERR_ARG, "X has %lld rows but Y has %lld: the rows must be the same samples",
-                     (long long)n, (long long)ys[i]->rows);
         if (ys[i]->cols < 1) DCX_FAIL(DCX_ERR_ARG, "X and Y need at least one column each");
         dyall += ys[i]->cols;
     }
     if (dx < 1) DCX_FAIL(DCX_ERR_ARG, "X and Y need at least one column each");
+    /* the rows of every rank; the rows of each Y over all ranks */
+    DCX_TRY(dcx__rows_init(p->dist, x->rows, &rows));
+    const int64_t n = rows.n, nloc = rows.nloc;
+    DCX_ALLOC(icount, ny > 1 ? ny : 1);
+    for (int i = 0; i < ny; i++) icount[i] = ys[i]->rows;
+    DCX_TRY(dcx_dist_sum_i64(p->dist, icount, ny));
+    for (int i = 0; i < ny; i++) {
+        if (icount[i] != n)
+            DCX_FAIL(DCX_ERR_ARG, "X has %lld rows but Y has %lld: the rows must be the same samples",
+                     (long long)n, (long long)icount[i]);
+        if (ys[i]->rows != nloc)
+            DCX_FAIL(DCX_ERR_ARG, "complexity: each process must hold the same rows of X and Y");
+    }
     if (n < 2) DCX_FAIL(DCX_ERR_DEGENERATE, "too few samples (%lld) to measure complexity", (long long)n);
     int64_t cnt;
-    if (!dcx__mul_ok(n, dyall, &cnt)) DCX_FAIL(DCX_ERR_ARG, "Y: matrix too large");
+    if (!dcx__mul_ok(nloc, dyall, &cnt)) DCX_FAIL(DCX_ERR_ARG, "Y: matrix too large");
 
     /* 1b. the outputs, centred, side by side; a Y of zero variance keeps no
      * columns (multi) or stops the measurement (single) */
-    DCX_ALLOC(ya, cnt);
-    DCX_ALLOC(goff, ny + 1);
-    DCX_ALLOC(group, ny);
-    DCX_ALLOC(sst, ny);
-    int64_t cmax = 1;
-    for (int i = 0; i < ny; i++) cmax = ys[i]->cols > cmax ? ys[i]->cols : cmax;
-    DCX_ALLOC(mean, cmax);
-    int ng = 0;
-    int64_t dy = 0;
-    for (int i = 0; i < ny; i++) {
-        const int64_t c = ys[i]->cols;
-        double *blk = ya + dy;
+    int ok = LOCAL_ALLOC(ya, cnt) && LOCAL_ALLOC(goff, ny + 1) && LOCAL_ALLOC(group, ny) && LOCAL_ALLOC(sst, ny) &&
+             LOCAL_ALLOC(mean, dyall) && LOCAL_ALLOC(first, dyall);
+    st = ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory");
+    for (int i = 0, c0 = 0; i < ny && st == DCX_OK; c0 += (int)ys[i]->cols, i++) {
         if (single) snprintf(name, sizeof name, "Y");
         else snprintf(name, sizeof name, "Y[%d]", i);
-        load_strided(ys[i], blk, dyall);
-        for (int64_t r0 = 0; r0 < n; r0++) DCX_TRY(dcx__check_finite_rows(blk + r0 * dyall, r0, 1, c, name));
+        load_strided(ys[i], ya + c0, dyall);
+        for (int64_t r0 = 0; r0 < nloc && st == DCX_OK; r0++)
+            st = dcx__check_finite_rows(ya + r0 * dyall + c0, rows.row0 + r0, 1, ys[i]->cols, name);
+    }
+    DCX_TRY(dcx_dist_agree(p->dist, st)); /* a NaN in any rank's rows stops all */
+    /* the first sample's outputs (from the rank holding it), the column
+     * sums, and whether any sample differs from the first */
+    if (nloc > 0 && rows.row0 == 0) memcpy(first, ya, (size_t)dyall * sizeof *first);
+    DCX_TRY(dcx_dist_sum_f64(p->dist, first, dyall));
+    for (int64_t r0 = 0; r0 < nloc; r0++)
+        for (int64_t j = 0; j < dyall; j++) mean[j] += ya[r0 * dyall + j];
+    DCX_TRY(dcx_dist_sum_f64(p->dist, mean, dyall));
+    for (int64_t j = 0; j < dyall; j++) mean[j] /= (double)n;
+    for (int i = 0, c0 = 0; i < ny; c0 += (int)ys[i]->cols, i++) {
+        icount[i] = !all_constant_as(ya + c0, nloc, ys[i]->cols, dyall, first + c0);
+        sst[i] = 0;
+        for (int64_t r0 = 0; r0 < nloc; r0++)
+            for (int64_t j = 0; j < ys[i]->cols; j++) {
+                double v = ya[r0 * dyall + c0 + j] - mean[c0 + j];
+                ya[r0 * dyall + c0 + j] = v;
+                sst[i] += v * v;
+            }
+    }
+    DCX_TRY(dcx_dist_sum_i64(p->dist, icount, ny));
+    DCX_TRY(dcx_dist_sum_f64(p->dist, sst, ny));
+    int ng = 0;
+    int64_t dy = 0;
+    for (int i = 0, c0 = 0; i < ny; c0 += (int)ys[i]->cols, i++) {
+        const int64_t c = ys[i]->cols;
         group[i] = -1;
-        if (all_constant(blk, n, c, dyall)) {
+        if (icount[i] == 0) {
             if (single)
                 DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance (every output is the same): the nonlinearity "
                                              "eta is undefined");
             continue;
         }
-        double s = 0;
-        memset(mean, 0, (size_t)c * sizeof *mean);
-        for (int64_t r0 = 0; r0 < n; r0++)
-            for (int64_t j = 0; j < c; j++) mean[j] += blk[r0 * dyall + j];
-        for (int64_t j = 0; j < c; j++) mean[j] /= (double)n;
-        for (int64_t r0 = 0; r0 < n; r0++)
-            for (int64_t j = 0; j < c; j++) {
-                double v = blk[r0 * dyall + j] - mean[j];
-                blk[r0 * dyall + j] = v;
-                s += v * v;
-            }
-        if (!(s > 0)) {
+        if (!(sst[i] > 0)) {
             if (single) DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance: the nonlinearity eta is undefined");
             continue;
         }
+        /* keep the group: move its columns to [dy, dy + c) */
+        if (dy != c0)
+            for (int64_t r0 = 0; r0 < nloc; r0++)
+                memmove(ya + r0 * dyall + dy, ya + r0 * dyall + c0, (size_t)c * sizeof *ya);
         group[i] = ng;
-        sst[ng] = s;
+        sst[ng] = sst[i];
         goff[ng] = dy;
         ng++;
         dy += c;
@@ -290,13 +321,13 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
     }
     /* the groups are packed at row stride dyall: compact to stride dy */
     if (dy < dyall)
-        for (int64_t r0 = 1; r0 < n; r0++) memmove(ya + r0 * dy, ya + r0 * dyall, (size_t)dy * sizeof *ya);
+        for (int64_t r0 = 1; r0 < nloc; r0++) memmove(ya + r0 * dy, ya + r0 * dyall, (size_t)dy * sizeof *ya);
     if (dy == 0) dy = 1; /* nothing to measure; keep the shapes valid below */
 
     /* 1. reduce X */
     int64_t r;
     double var_kept;
-    DCX_TRY(dcx__pca_reduce(x, "X", p->rmax, p->var_keep, &z, &r, &var_kept));
+    DCX_TRY(dcx__pca_reduce(x, &rows, "X", p->rmax, p->var_keep, &z, &r, &var_kept));
 
     /* 3. the ladder */
     int64_t per_piece = 4 * (r + 1);
@@ -311,7 +342,7 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
                  (long long)r);
     for (int64_t k = 1; k <= kmax; k *= 2) nl++;
 
-    /* 2. folds */
+    /* 2. folds, of all samples (every rank: the result holds them) */
     DCX_ALLOC(folds, n);
     if (p->folds) {
         int64_t fc[2] = {0, 0};
@@ -332,18 +363,17 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
     }
 
     /* 4–7. k-means restarts of every rung, then the cell fits of every
-     * rung, each phase on the task pool (results independent of threads) */
+     * rung, each phase on the task pool (results independent of threads;
+     * distributed, the tasks are collective and run one after the other) */
     const int R = p->restarts;
-    DCX_ALLOC(zsq, n);
-    dcx__row_norms(z, n, r, zsq);
-    DCX_ALLOC(runs, (int64_t)nl * R);
-    DCX_ALLOC(cells, nl);
-    DCX_ALLOC(zeros, n);
-    DCX_ALLOC(sse, (int64_t)nl * ng);
-    DCX_ALLOC(yzero, dy);
-    cx_job jb = {p, n, r, z, zsq, ya, dy, goff, ng, yzero, folds, nl, runs, cells, zeros, sse, 0, 0, 0};
+    ok = LOCAL_ALLOC(zsq, nloc) && LOCAL_ALLOC(runs, (int64_t)nl * R) && LOCAL_ALLOC(cells, nl) &&
+         LOCAL_ALLOC(zeros, nloc) && LOCAL_ALLOC(sse, (int64_t)nl * ng) && LOCAL_ALLOC(yzero, dy);
+    DCX_TRY(dcx_dist_agree(p->dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory")));
+    dcx__row_norms(z, nloc, r, zsq);
+    cx_job jb = {p, &rows, r, z, zsq, ya, dy, goff, ng, yzero, folds + rows.row0, nl, runs, cells, zeros, sse,
+                 0, 0, 0};
     jb.ntasks = (int64_t)(nl - 1) * R + nl;
-    int threads = dcx_get_threads();
+    int threads = rows.size > 1 ? 1 : dcx_get_threads();
     if (p->progress) p->progress(p->progress_ctx, "complexity ladder", 0, nl);
     DCX_TRY(dcx__parallel_tasks((int64_t)(nl - 1) * R, threads, kmeans_task, &jb, tick, &jb));
     cells[0] = zeros;
@@ -418,9 +448,12 @@ fail:
     free(sse);
     free(goff);
     free(zeros);
+    free(icount);
     free(mean);
+    free(first);
     free(group);
     free(folds);
+    dcx__rows_free(&rows);
     return st;
 }
 

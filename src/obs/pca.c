@@ -162,50 +162,66 @@ fail:
     return st;
 }
 
-dcx_status dcx__pca_reduce(const dcx_matrix *x, const char *what, int64_t rmax, double keep, double **z,
-                           int64_t *r_out, double *var_kept)
+dcx_status dcx__pca_reduce(const dcx_matrix *x, const dcx__rows *rows, const char *what, int64_t rmax, double keep,
+                           double **z, int64_t *r_out, double *var_kept)
 {
     dcx_status st = DCX_OK;
     double *mean = NULL, *blk = NULL, *c = NULL, *c1 = NULL, *w = NULL, *v = NULL, *zz = NULL;
     *z = NULL;
-    const int64_t n = x->rows, d = x->cols;
+    const int64_t n = x->rows, ntot = rows->n, d = x->cols;
     const int threads = dcx_get_threads();
-    if (n < 2 || d < 1) DCX_FAIL(DCX_ERR_DEGENERATE, "PCA needs at least 2 samples and 1 column");
+    if (ntot < 2 || d < 1) DCX_FAIL(DCX_ERR_DEGENERATE, "PCA needs at least 2 samples and 1 column");
     /* about 8 MB of rows per block, at least 64 rows (the dsyrk depth) */
     int64_t bs = ((int64_t)1 << 20) / d;
     if (bs < 64) bs = 64;
-    if (bs > n) bs = n;
-    DCX_ALLOC(mean, d);
-    DCX_ALLOC(blk, bs * d);
-    for (int64_t i0 = 0; i0 < n; i0 += bs) {
+    if (bs > n) bs = n > 0 ? n : 1;
+    mean = dcx__calloc((size_t)d, sizeof *mean);
+    blk = dcx__calloc((size_t)(bs * d), sizeof *blk);
+    st = mean && blk ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
+    for (int64_t i0 = 0; i0 < n && st == DCX_OK; i0 += bs) {
         int64_t b = n - i0 < bs ? n - i0 : bs;
         dcx__load_rows_f64(x, i0, b, blk);
-        DCX_TRY(dcx__check_finite_rows(blk, i0, b, d, what));
+        st = dcx__check_finite_rows(blk, rows->row0 + i0, b, d, what);
         for (int64_t i = 0; i < b; i++)
             for (int64_t j = 0; j < d; j++) mean[j] += blk[i * d + j];
     }
-    for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
+    /* a NaN in one rank's rows stops every rank */
+    DCX_TRY(dcx_dist_agree(rows->dist, st));
+    DCX_TRY(dcx_dist_sum_f64(rows->dist, mean, d));
+    for (int64_t j = 0; j < d; j++) mean[j] /= (double)ntot;
     free(blk);
     blk = NULL;
-    if (n < d) {
+    if (ntot < d) {
+        if (rows->size > 1)
+            DCX_FAIL(DCX_ERR_ARG,
+                     "%s: N = %lld < d = %lld needs the Gram route of the PCA, which holds all rows in one "
+                     "process: run without mpirun",
+                     what, (long long)ntot, (long long)d);
         DCX_TRY(pca_gram(x, what, mean, rmax, keep, z, r_out, var_kept));
         goto fail; /* done: free the mean */
     }
-    DCX_ALLOC(c, d * d);
-    DCX_ALLOC(c1, d * d);
-    DCX_ALLOC(w, d);
+    c = dcx__calloc((size_t)(d * d), sizeof *c);
+    c1 = dcx__calloc((size_t)(d * d), sizeof *c1);
+    w = dcx__calloc((size_t)d, sizeof *w);
+    st = c && c1 && w ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
     pca_job jb = {x, mean, bs, {c, c1}, NULL, 0, NULL};
-    DCX_TRY(dcx__parallel_tasks(2, threads, scatter_task, &jb, NULL, NULL));
+    if (st == DCX_OK) st = dcx__parallel_tasks(2, threads, scatter_task, &jb, NULL, NULL);
+    DCX_TRY(dcx_dist_agree(rows->dist, st));
     for (int64_t i = 0; i < d; i++)
         for (int64_t j = i; j < d; j++) c[i * d + j] += c1[i * d + j];
     free(c1);
     c1 = NULL;
+    /* the scatter of all rows (upper triangle) on every rank */
+    DCX_TRY(dcx_dist_sum_f64(rows->dist, c, d * d));
     {
         int old = dcx__blas_set_threads_raw(1);
         st = dcx__dsyevd(1, d, c, d, w); /* ascending; c holds the eigenvectors as columns */
         dcx__blas_set_threads_raw(old);
         if (st != DCX_OK) goto fail;
     }
+    /* every rank solved the same problem; rank 0's solution is used by all,
+     * so that ranks never disagree on r */
+    DCX_TRY(dcx_dist_bcast_f64(rows->dist, w, d, 0));
     double total = 0;
     for (int64_t j = 0; j < d; j++) total += w[j] > 0 ? w[j] : 0;
     if (!(total > 0)) DCX_FAIL(DCX_ERR_DEGENERATE, "%s has zero variance: every input sample is the same", what);
@@ -225,7 +241,8 @@ dcx_status dcx__pca_reduce(const dcx_matrix *x, const char *what, int64_t rmax, 
         for (int64_t t = 0; t < r; t++) v[i * r + t] = c[i * d + (d - 1 - t)];
     free(c);
     c = NULL;
-    DCX_ALLOC(zz, n * r);
+    DCX_TRY(dcx_dist_bcast_f64(rows->dist, v, d * r, 0));
+    DCX_ALLOC(zz, n * r > 0 ? n * r : 1);
     jb.v = v;
     jb.r = r;
     jb.z = zz;

@@ -54,8 +54,8 @@ static void usage(FILE *f)
         "           reported as the nonlinearity dimension.\n"
         "A rise of eta at the largest K means the pieces have too few samples to fit\n"
         "(overfitting): read C and gamma from the rungs before it. See docs/observables.md.\n"
-        "Not distributed: X and Y are read into one process; under mpirun with more\n"
-        "than one process the command refuses to run (docs/scaling.md).\n");
+        "Under mpirun (MPI build) each process reads its own block of rows of X and Y\n"
+        "and the sums are combined: the same results as one process (docs/scaling.md).\n");
 }
 
 static void print_human(const char *xp, const char *yp, const dcx_complexity_result *r)
@@ -146,9 +146,11 @@ static int read_input(const char *spec, int list, const char *opt, const dcx_ope
     dcx_source *src = NULL;
     *out = NULL;
     if (list && !cli_expand_inputs(opt, spec, &paths, &n)) return CLI_EXIT_INPUT;
-    rc = cli_open_input(list ? paths : one, n, oo, 0, &src);
+    /* this process's block of rows (all rows without mpirun) */
+    rc = cli_open_input(list ? paths : one, n, oo, 1, &src);
     if (!rc) {
-        dcx_status st = dcx_source_read_all(src, DCX_F64, out);
+        /* a bad value in one rank's rows stops every rank */
+        dcx_status st = dcx_dist_agree(cli_dist, dcx_source_read_all(src, DCX_F64, out));
         if (st != DCX_OK) rc = cli_lib_error(st);
     }
     dcx_source_free(src);
@@ -239,10 +241,6 @@ int cmd_complexity(int argc, char **argv)
         cli_usage_error("both --x and --y (or --x-inputs and --y-inputs) are required");
         goto out;
     }
-    if (dcx_dist_size(cli_dist) > 1) {
-        cli_error("complexity is not distributed: it reads X and Y into one process; run it without mpirun");
-        goto out;
-    }
     if (neps > 0) {
         for (int i = 0; i < neps; i++) p.eps[i] = eps[i];
         p.n_eps = neps;
@@ -258,9 +256,14 @@ int cmd_complexity(int argc, char **argv)
     if ((rc = read_input(yp, yin, yin ? "--y-inputs" : "--y", &oo, &y))) goto out;
     rc = CLI_EXIT_INPUT;
     dcx_status st;
-    if (x->rows != y->rows) {
+    int64_t nrows[2] = {x->rows, y->rows}; /* over all processes */
+    if ((st = dcx_dist_sum_i64(cli_dist, nrows, 2)) != DCX_OK) {
+        rc = cli_lib_error(st);
+        goto out;
+    }
+    if (nrows[0] != nrows[1]) {
         cli_error("%s: %lld rows, but %s has %lld: rows of X and Y must be the same samples", yp,
-                  (long long)y->rows, xp, (long long)x->rows);
+                  (long long)nrows[1], xp, (long long)nrows[0]);
         goto out;
     }
     if (fp) {
@@ -269,18 +272,18 @@ int cmd_complexity(int argc, char **argv)
             rc = cli_lib_error(st);
             goto out;
         }
-        if (fm->rows * fm->cols != x->rows) {
+        if (fm->rows * fm->cols != nrows[0]) {
             cli_error("%s: %lld values, but the data has %lld samples", fp, (long long)(fm->rows * fm->cols),
-                      (long long)x->rows);
+                      (long long)nrows[0]);
             goto out;
         }
-        folds = malloc((size_t)x->rows + 1);
+        folds = malloc((size_t)nrows[0] + 1);
         if (!folds) {
             rc = cli_error("out of memory");
             goto out;
         }
         const double *fv = fm->data;
-        for (int64_t i = 0; i < x->rows; i++) {
+        for (int64_t i = 0; i < nrows[0]; i++) {
             if (fv[i] != 0 && fv[i] != 1) {
                 cli_error("%s: value %g at position %lld: folds must be 0 or 1", fp, fv[i], (long long)i);
                 goto out;
@@ -293,6 +296,7 @@ int cmd_complexity(int argc, char **argv)
     cli_progress_init(&prog);
     p.progress = cli_progress_cb;
     p.progress_ctx = &prog;
+    p.dist = cli_dist;
     st = dcx_complexity(x, y, &p, &res);
     cli_progress_done(&prog);
     if (st != DCX_OK) {
