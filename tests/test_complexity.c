@@ -410,6 +410,38 @@ static void test_bad_inputs(void **state)
     dcx_matrix_free(yc);
 }
 
+/* The same measurement read from files in blocks (dcx_complexity_source:
+ * X read three times, never whole) equals the one on matrices. */
+static void test_sources_equal_matrices(void **state)
+{
+    (void)state;
+    dcx_matrix *x = load("cx_relu_x.npy"), *y = load("cx_relu_y.npy");
+    dcx_source *xs = NULL, *ys = NULL;
+    ASSERT_OK(dcx_source_open(fixture("cx_relu_x.npy"), NULL, &xs));
+    ASSERT_OK(dcx_source_open(fixture("cx_relu_y.npy"), NULL, &ys));
+    dcx_complexity_params p;
+    dcx_complexity_params_default(&p);
+    p.seed = 9;
+    dcx_complexity_result *a = NULL, *b = NULL;
+    ASSERT_OK(dcx_complexity(x, y, &p, &a));
+    ASSERT_OK(dcx_complexity_source(xs, ys, &p, &b));
+    assert_int_equal(a->n, b->n);
+    assert_int_equal(a->r, b->r);
+    assert_int_equal(a->n_ladder, b->n_ladder);
+    assert_memory_equal(a->folds, b->folds, (size_t)a->n);
+    for (int i = 0; i < a->n_ladder; i++) {
+        ASSERT_NEAR(b->ladder[i].eta, a->ladder[i].eta, 1e-12 * a->ladder[i].eta);
+        ASSERT_NEAR(b->ladder[i].entropy, a->ladder[i].entropy, 1e-12);
+        assert_int_equal(a->ladder[i].min_cell, b->ladder[i].min_cell);
+    }
+    dcx_complexity_free(a);
+    dcx_complexity_free(b);
+    dcx_source_free(xs);
+    dcx_source_free(ys);
+    dcx_matrix_free(x);
+    dcx_matrix_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_multi_equals_separate_calls),
         cmocka_unit_test(test_wide_x_gram_route),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_sources_equal_matrices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,6 +46,7 @@
 
 #include "core.h"
 #include "dist.h"
+#include "io.h"
 #include "matrix.h"
 
 #ifdef __cplusplus
@@ -116,6 +117,16 @@ typedef struct dcx_complexity_result {
  * it with dcx_complexity_free. */
 dcx_status dcx_complexity(const dcx_matrix *x, const dcx_matrix *y, const dcx_complexity_params *p,
                           dcx_complexity_result **out);
+
+/* The same measurement reading X and Y from sources (this rank's rows when
+ * distributed: dcx_source_slice), in blocks of rows: X is read three times
+ * (means, scatter, projection: the source is rewound for each) and never
+ * held whole, Y once. What is kept is the reduced X and the centred Y,
+ * (rows, r + d_y) doubles, and O(rows) numbers per k-means task. Read
+ * errors of the sources (NaN/Inf, truncated files) are returned as the
+ * source reports them, naming the file. Otherwise as dcx_complexity. */
+dcx_status dcx_complexity_source(dcx_source *x, dcx_source *y, const dcx_complexity_params *p,
+                                 dcx_complexity_result **out);
 
 /* The complexity of several maps x → ys[i] with the same input x (e.g. the
  * input of a network to each of its layers), in one go: the PCA reduction of

@@ -68,12 +68,6 @@ static int all_constant_as(const double *a, int64_t n, int64_t d, int64_t ld, co
     return 1;
 }
 
-/* Rows of m as double into dst (m->rows, m->cols) with row stride ld. */
-static void load_strided(const dcx_matrix *m, double *dst, int64_t ld)
-{
-    for (int64_t i = 0; i < m->rows; i++) dcx__load_rows_f64(m, i, 1, dst + i * ld);
-}
-
 static dcx_status check_params(const dcx_complexity_params *p)
 {
     if (p->n_eps < 1 || p->n_eps > DCX_COMPLEXITY_MAX_EPS)
@@ -215,13 +209,13 @@ fail:
  * Distributed (p->dist), x and ys hold this rank's rows: every sum over the
  * samples is summed over the ranks, and the single process is the case
  * P = 1 of the same code. */
-static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, const dcx_complexity_params *p,
-                      int single, dcx_complexity_result **out)
+static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_complexity_params *p, int single,
+                      dcx_complexity_result **out)
 {
     dcx_status st = DCX_OK;
     double *ya = NULL, *z = NULL, *zsq = NULL, *yzero = NULL, *sst = NULL, *sse = NULL;
     int64_t *goff = NULL, *zeros = NULL, *icount = NULL;
-    double *mean = NULL, *first = NULL;
+    double *mean = NULL, *first = NULL, *blk = NULL;
     int *group = NULL;
     unsigned char *folds = NULL;
     dcx__km_run *runs = NULL;
@@ -236,24 +230,26 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
     for (int i = 0; i < ny; i++)
         if (!ys[i]) DCX_FAIL(DCX_ERR_ARG, "complexity: NULL argument");
     DCX_TRY(check_params(p));
-    const int64_t dx = x->cols;
-    int64_t dyall = 0;
+    const int64_t dx = dcx_source_cols(x);
+    int64_t dyall = 0, cmax = 1;
     for (int i = 0; i < ny; i++) {
-        if (ys[i]->cols < 1) DCX_FAIL(DCX_ERR_ARG, "X and Y need at least one column each");
-        dyall += ys[i]->cols;
+        const int64_t c = dcx_source_cols(ys[i]);
+        if (c < 1) DCX_FAIL(DCX_ERR_ARG, "X and Y need at least one column each");
+        dyall += c;
+        cmax = c > cmax ? c : cmax;
     }
     if (dx < 1) DCX_FAIL(DCX_ERR_ARG, "X and Y need at least one column each");
     /* the rows of every rank; the rows of each Y over all ranks */
-    DCX_TRY(dcx__rows_init(p->dist, x->rows, &rows));
+    DCX_TRY(dcx__rows_init(p->dist, dcx_source_rows(x), &rows));
     const int64_t n = rows.n, nloc = rows.nloc;
     DCX_ALLOC(icount, ny > 1 ? ny : 1);
-    for (int i = 0; i < ny; i++) icount[i] = ys[i]->rows;
+    for (int i = 0; i < ny; i++) icount[i] = dcx_source_rows(ys[i]);
     DCX_TRY(dcx_dist_sum_i64(p->dist, icount, ny));
     for (int i = 0; i < ny; i++) {
         if (icount[i] != n)
             DCX_FAIL(DCX_ERR_ARG, "X has %lld rows but Y has %lld: the rows must be the same samples",
                      (long long)n, (long long)icount[i]);
-        if (ys[i]->rows != nloc)
+        if (dcx_source_rows(ys[i]) != nloc)
             DCX_FAIL(DCX_ERR_ARG, "complexity: each process must hold the same rows of X and Y");
     }
     if (n < 2) DCX_FAIL(DCX_ERR_DEGENERATE, "too few samples (%lld) to measure complexity", (long long)n);
@@ -262,16 +258,30 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
 
     /* 1b. the outputs, centred, side by side; a Y of zero variance keeps no
      * columns (multi) or stops the measurement (single) */
+    /* Y is read in blocks of about 8 MB */
+    int64_t bs = ((int64_t)1 << 20) / cmax;
+    if (bs < 1) bs = 1;
+    if (bs > nloc) bs = nloc > 0 ? nloc : 1;
     int ok = LOCAL_ALLOC(ya, cnt) && LOCAL_ALLOC(goff, ny + 1) && LOCAL_ALLOC(group, ny) && LOCAL_ALLOC(sst, ny) &&
-             LOCAL_ALLOC(mean, dyall) && LOCAL_ALLOC(first, dyall);
+             LOCAL_ALLOC(mean, dyall) && LOCAL_ALLOC(first, dyall) && LOCAL_ALLOC(blk, bs * cmax);
     st = ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory");
-    for (int i = 0, c0 = 0; i < ny && st == DCX_OK; c0 += (int)ys[i]->cols, i++) {
+    for (int i = 0, c0 = 0; i < ny && st == DCX_OK; c0 += (int)dcx_source_cols(ys[i]), i++) {
+        const int64_t c = dcx_source_cols(ys[i]);
         if (single) snprintf(name, sizeof name, "Y");
         else snprintf(name, sizeof name, "Y[%d]", i);
-        load_strided(ys[i], ya + c0, dyall);
-        for (int64_t r0 = 0; r0 < nloc && st == DCX_OK; r0++)
-            st = dcx__check_finite_rows(ya + r0 * dyall + c0, rows.row0 + r0, 1, ys[i]->cols, name);
+        st = dcx_source_rewind(ys[i]);
+        for (int64_t r0 = 0; r0 < nloc && st == DCX_OK;) {
+            int64_t got = 0;
+            st = dcx_source_read(ys[i], nloc - r0 < bs ? nloc - r0 : bs, blk, &got);
+            if (st == DCX_OK && got == 0) st = dcx_set_error(DCX_ERR_FORMAT, "%s: fewer rows than announced", name);
+            if (st == DCX_OK) st = dcx__check_finite_rows(blk, rows.row0 + r0, got, c, name);
+            for (int64_t t = 0; t < got && st == DCX_OK; t++)
+                memcpy(ya + (r0 + t) * dyall + c0, blk + t * c, (size_t)c * sizeof *ya);
+            r0 += got;
+        }
     }
+    free(blk);
+    blk = NULL;
     DCX_TRY(dcx_dist_agree(p->dist, st)); /* a NaN in any rank's rows stops all */
     /* the first sample's outputs (from the rank holding it), the column
      * sums, and whether any sample differs from the first */
@@ -281,11 +291,12 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
         for (int64_t j = 0; j < dyall; j++) mean[j] += ya[r0 * dyall + j];
     DCX_TRY(dcx_dist_sum_f64(p->dist, mean, dyall));
     for (int64_t j = 0; j < dyall; j++) mean[j] /= (double)n;
-    for (int i = 0, c0 = 0; i < ny; c0 += (int)ys[i]->cols, i++) {
-        icount[i] = !all_constant_as(ya + c0, nloc, ys[i]->cols, dyall, first + c0);
+    for (int i = 0, c0 = 0; i < ny; c0 += (int)dcx_source_cols(ys[i]), i++) {
+        const int64_t c = dcx_source_cols(ys[i]);
+        icount[i] = !all_constant_as(ya + c0, nloc, c, dyall, first + c0);
         sst[i] = 0;
         for (int64_t r0 = 0; r0 < nloc; r0++)
-            for (int64_t j = 0; j < ys[i]->cols; j++) {
+            for (int64_t j = 0; j < c; j++) {
                 double v = ya[r0 * dyall + c0 + j] - mean[c0 + j];
                 ya[r0 * dyall + c0 + j] = v;
                 sst[i] += v * v;
@@ -293,19 +304,17 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
     }
     DCX_TRY(dcx_dist_sum_i64(p->dist, icount, ny));
     DCX_TRY(dcx_dist_sum_f64(p->dist, sst, ny));
-    int ng = 0;
+    int ng = 0, ybad = 0; /* single: Y of zero variance, reported after X is read */
     int64_t dy = 0;
-    for (int i = 0, c0 = 0; i < ny; c0 += (int)ys[i]->cols, i++) {
-        const int64_t c = ys[i]->cols;
+    for (int i = 0, c0 = 0; i < ny; c0 += (int)dcx_source_cols(ys[i]), i++) {
+        const int64_t c = dcx_source_cols(ys[i]);
         group[i] = -1;
         if (icount[i] == 0) {
-            if (single)
-                DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance (every output is the same): the nonlinearity "
-                                             "eta is undefined");
+            ybad = 1;
             continue;
         }
         if (!(sst[i] > 0)) {
-            if (single) DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance: the nonlinearity eta is undefined");
+            ybad = 2;
             continue;
         }
         /* keep the group: move its columns to [dy, dy + c) */
@@ -328,6 +337,10 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
     int64_t r;
     double var_kept;
     DCX_TRY(dcx__pca_reduce(x, &rows, "X", p->rmax, p->var_keep, &z, &r, &var_kept));
+    if (single && ybad == 1)
+        DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance (every output is the same): the nonlinearity eta is "
+                                     "undefined");
+    if (single && ybad == 2) DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance: the nonlinearity eta is undefined");
 
     /* 3. the ladder */
     int64_t per_piece = 4 * (r + 1);
@@ -402,7 +415,7 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
         rs = res[i];
         rs->n = n;
         rs->dx = dx;
-        rs->dy = ys[i]->cols;
+        rs->dy = dcx_source_cols(ys[i]);
         rs->r = r;
         rs->var_kept = var_kept;
         rs->kmax_rule = kmax;
@@ -451,9 +464,46 @@ fail:
     free(icount);
     free(mean);
     free(first);
+    free(blk);
     free(group);
     free(folds);
     dcx__rows_free(&rows);
+    return st;
+}
+
+dcx_status dcx_complexity_source(dcx_source *x, dcx_source *y, const dcx_complexity_params *p,
+                                 dcx_complexity_result **out)
+{
+    if (!out) return dcx_set_error(DCX_ERR_ARG, "complexity: NULL argument");
+    *out = NULL;
+    if (!x || !y) return dcx_set_error(DCX_ERR_ARG, "complexity: NULL argument");
+    return run(x, &y, 1, p, 1, out);
+}
+
+/* The matrices as sources ("X", "Y"), then the measurement. */
+static dcx_status run_matrices(const dcx_matrix *x, const dcx_matrix *const *ys, int ny,
+                               const dcx_complexity_params *p, int single, dcx_complexity_result **out)
+{
+    dcx_status st = DCX_OK;
+    dcx_source *xs = NULL, **yss = NULL;
+    for (int i = 0; i < ny; i++) out[i] = NULL;
+    if (ny < 1) DCX_FAIL(DCX_ERR_ARG, "complexity: at least one Y is needed");
+    if (!x || !ys || !p) DCX_FAIL(DCX_ERR_ARG, "complexity: NULL argument");
+    DCX_ALLOC(yss, ny);
+    DCX_TRY(dcx_source_from_matrix(x, "X", &xs));
+    for (int i = 0; i < ny; i++) {
+        if (!ys[i]) DCX_FAIL(DCX_ERR_ARG, "complexity: NULL argument");
+        char name[32];
+        if (single) snprintf(name, sizeof name, "Y");
+        else snprintf(name, sizeof name, "Y[%d]", i);
+        DCX_TRY(dcx_source_from_matrix(ys[i], name, &yss[i]));
+    }
+    st = run(xs, yss, ny, p, single, out);
+fail:
+    dcx_source_free(xs);
+    if (yss)
+        for (int i = 0; i < ny; i++) dcx_source_free(yss[i]);
+    free(yss);
     return st;
 }
 
@@ -461,12 +511,12 @@ dcx_status dcx_complexity(const dcx_matrix *x, const dcx_matrix *y, const dcx_co
                           dcx_complexity_result **out)
 {
     *out = NULL;
-    return run(x, &y, 1, p, 1, out);
+    return run_matrices(x, &y, 1, p, 1, out);
 }
 
 dcx_status dcx_complexity_multi(const dcx_matrix *x, const dcx_matrix *const *ys, int ny,
                                 const dcx_complexity_params *p, dcx_complexity_result **out)
 {
     if (!out) return dcx_set_error(DCX_ERR_ARG, "complexity: NULL argument");
-    return run(x, ys, ny, p, 0, out);
+    return run_matrices(x, ys, ny, p, 0, out);
 }

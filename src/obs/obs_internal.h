@@ -76,18 +76,19 @@ void dcx__load_rows_f64(const dcx_matrix *m, int64_t i0, int64_t rows, double *d
  * row i0 of the matrix `what`. */
 dcx_status dcx__check_finite_rows(const double *a, int64_t i0, int64_t rows, int64_t cols, const char *what);
 
-/* PCA reduction (pca.c): centre the columns of x (n, d; float32 or
- * float64, read in blocks of rows, never copied whole) and project them on
- * the top r principal components, with
+/* PCA reduction (pca.c): centre the columns of x (this rank's rows->nloc
+ * rows of rows->n, d columns, read from the source in blocks, three passes:
+ * the source is rewound for each, never held whole) and project them on the
+ * top r principal components, with
  *   r = min(d, rmax, smallest r whose eigenvalues keep >= keep of the variance).
- * x holds this rank's rows of rows->n (rows->nloc = x->rows); the means and
- * the scatter are summed over the ranks (collective), rank 0's
+ * The means and the scatter are summed over the ranks (collective), rank 0's
  * eigenvectors are used by all. *z (n, r) is new, this rank's rows (caller
  * frees); *var_kept is the kept fraction. `what` names x in messages.
  * DCX_ERR_NUMERIC on NaN/Inf (global row numbers), DCX_ERR_DEGENERATE when
  * x has zero variance, DCX_ERR_ARG for N < d on more than one rank (the
- * Gram route needs all rows). */
-dcx_status dcx__pca_reduce(const dcx_matrix *x, const dcx__rows *rows, const char *what, int64_t rmax, double keep,
+ * Gram route needs all rows; on one process it reads them whole, N being
+ * small); the read errors of the source. */
+dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *what, int64_t rmax, double keep,
                            double **z, int64_t *r, double *var_kept);
 
 /* Cell-wise affine ridge fits (cellfit.c). For samples i with cell[i] in

@@ -138,24 +138,30 @@ static cJSON *to_json(const char *xp, const char *yp, const dcx_complexity_resul
 }
 
 /* One file, or (list) the files of an --x-inputs/--y-inputs value read as
- * one matrix. 0 on success, else the exit status after the message. */
-static int read_input(const char *spec, int list, const char *opt, const dcx_open_opts *oo, dcx_matrix **out)
+ * one matrix: this process's block of rows (all rows without mpirun), read
+ * in blocks by the library. *paths (*n) are the files. 0 on success, else
+ * the exit status after the message. */
+static int open_input(const char *spec, int list, const char *opt, const dcx_open_opts *oo, dcx_source **out,
+                      char ***paths, int *n)
 {
-    char **paths = NULL, *one[1] = {(char *)spec};
-    int n = 1, rc;
-    dcx_source *src = NULL;
+    char *one[1] = {(char *)spec};
     *out = NULL;
-    if (list && !cli_expand_inputs(opt, spec, &paths, &n)) return CLI_EXIT_INPUT;
-    /* this process's block of rows (all rows without mpirun) */
-    rc = cli_open_input(list ? paths : one, n, oo, 1, &src);
-    if (!rc) {
-        /* a bad value in one rank's rows stops every rank */
-        dcx_status st = dcx_dist_agree(cli_dist, dcx_source_read_all(src, DCX_F64, out));
-        if (st != DCX_OK) rc = cli_lib_error(st);
+    *paths = NULL;
+    *n = 1;
+    if (list && !cli_expand_inputs(opt, spec, paths, n)) return CLI_EXIT_INPUT;
+    return cli_open_input(list ? *paths : one, *n, oo, 1, out);
+}
+
+/* 1 when msg begins with "FILE:" for one of the input files: a read error
+ * that names its file already. */
+static int names_input(const char *msg, const char *spec, char **paths, int n)
+{
+    for (int i = 0; i < (paths ? n : 1); i++) {
+        const char *f = paths ? paths[i] : spec;
+        size_t len = strlen(f);
+        if (strncmp(msg, f, len) == 0 && msg[len] == ':') return 1;
     }
-    dcx_source_free(src);
-    cli_free_paths(paths, list ? n : 0);
-    return rc;
+    return 0;
 }
 
 int cmd_complexity(int argc, char **argv)
@@ -178,7 +184,9 @@ int cmd_complexity(int argc, char **argv)
     int64_t threads = 0, v;
     double *eps = NULL;
     int neps = 0, rc = CLI_EXIT_INPUT, c;
-    dcx_matrix *x = NULL, *y = NULL;
+    dcx_source *x = NULL, *y = NULL;
+    char **xpaths = NULL, **ypaths = NULL;
+    int nxp = 0, nyp = 0;
     dcx_complexity_result *res = NULL;
     cJSON *root = NULL;
     int xin = 0, yin = 0;
@@ -251,12 +259,12 @@ int cmd_complexity(int argc, char **argv)
     dcx_open_opts oo;
     dcx_open_opts_default(&oo);
     oo.array_name = xa;
-    if ((rc = read_input(xp, xin, xin ? "--x-inputs" : "--x", &oo, &x))) goto out;
+    if ((rc = open_input(xp, xin, xin ? "--x-inputs" : "--x", &oo, &x, &xpaths, &nxp))) goto out;
     oo.array_name = ya;
-    if ((rc = read_input(yp, yin, yin ? "--y-inputs" : "--y", &oo, &y))) goto out;
+    if ((rc = open_input(yp, yin, yin ? "--y-inputs" : "--y", &oo, &y, &ypaths, &nyp))) goto out;
     rc = CLI_EXIT_INPUT;
     dcx_status st;
-    int64_t nrows[2] = {x->rows, y->rows}; /* over all processes */
+    int64_t nrows[2] = {dcx_source_rows(x), dcx_source_rows(y)}; /* over all processes */
     if ((st = dcx_dist_sum_i64(cli_dist, nrows, 2)) != DCX_OK) {
         rc = cli_lib_error(st);
         goto out;
@@ -297,13 +305,14 @@ int cmd_complexity(int argc, char **argv)
     p.progress = cli_progress_cb;
     p.progress_ctx = &prog;
     p.dist = cli_dist;
-    st = dcx_complexity(x, y, &p, &res);
+    st = dcx_complexity_source(x, y, &p, &res);
     cli_progress_done(&prog);
     if (st != DCX_OK) {
         const char *msg = dcx_last_error();
-        /* name the file the problem is about */
+        /* name the file the problem is about (read errors name it already) */
         const char *file = (msg[0] == 'Y') ? yp : xp;
-        cli_error("%s: %s", file, msg[0] ? msg : dcx_status_str(st));
+        if (names_input(msg, xp, xpaths, nxp) || names_input(msg, yp, ypaths, nyp)) cli_error("%s", msg);
+        else cli_error("%s: %s", file, msg[0] ? msg : dcx_status_str(st));
         rc = (st == DCX_ERR_NOMEM || st == DCX_ERR_INTERNAL) ? CLI_EXIT_FAIL : CLI_EXIT_INPUT;
         goto out;
     }
@@ -317,8 +326,10 @@ out:
     free(eps);
     free(folds);
     dcx_matrix_free(fm);
-    dcx_matrix_free(x);
-    dcx_matrix_free(y);
+    dcx_source_free(x);
+    dcx_source_free(y);
+    cli_free_paths(xpaths, xpaths ? nxp : 0);
+    cli_free_paths(ypaths, ypaths ? nyp : 0);
     dcx_complexity_free(res);
     cJSON_Delete(root);
     return rc;
