@@ -370,7 +370,7 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
 {
     dcx_status st = DCX_OK;
     km_ws ws = {0};
-    int64_t *lab = NULL, *sz = NULL, *szl = NULL, *red = NULL, *isc = NULL;
+    int64_t *lab = NULL, *sz = NULL, *szl = NULL, *isc = NULL;
     double *cen = NULL, *far = NULL, *cand = NULL, *candsq = NULL, *cdist = NULL, *tp = NULL, *tot = NULL;
     double *u = NULL, *l = NULL, *sums = NULL, *gsum = NULL, *half = NULL, *move = NULL;
     int64_t *fail_idx = NULL;
@@ -390,10 +390,10 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
     if (ws.block < 64) ws.block = 64;
     if (ws.block > n) ws.block = n;
     int ok = LOCAL_ALLOC(ws.csq, k) && LOCAL_ALLOC(ws.prod, ws.block * width) && LOCAL_ALLOC(lab, n) &&
-             LOCAL_ALLOC(sz, k) && LOCAL_ALLOC(szl, k) && LOCAL_ALLOC(red, k + 1) && LOCAL_ALLOC(cen, k * d) && LOCAL_ALLOC(far, n) &&
+             LOCAL_ALLOC(sz, k) && LOCAL_ALLOC(szl, k) && LOCAL_ALLOC(cen, k * d) && LOCAL_ALLOC(far, n) &&
              LOCAL_ALLOC(cand, trials * d) && LOCAL_ALLOC(candsq, trials) && LOCAL_ALLOC(cdist, n * trials) &&
              LOCAL_ALLOC(tp, (int64_t)P * trials) && LOCAL_ALLOC(tot, P) && LOCAL_ALLOC(isc, P) &&
-             LOCAL_ALLOC(u, n) && LOCAL_ALLOC(l, n) && LOCAL_ALLOC(sums, k * d) && LOCAL_ALLOC(gsum, k * d) &&
+             LOCAL_ALLOC(u, n) && LOCAL_ALLOC(l, n) && LOCAL_ALLOC(sums, k * d) && LOCAL_ALLOC(gsum, k * d + k + 1) &&
              LOCAL_ALLOC(half, k) && LOCAL_ALLOC(move, k) && LOCAL_ALLOC(fail_idx, n) &&
              LOCAL_ALLOC(ws.gx, ws.block * d) && LOCAL_ALLOC(ws.gsq, ws.block);
     DCX_TRY(dcx_dist_agree(dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "k-means: out of memory")));
@@ -451,12 +451,14 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
             DCX_TRY(inertia_of(&ws, lab, cen, &jt));
             trace(trace_ctx, q, it, jt);
         }
-        /* the sizes and the number of changed labels over all ranks */
-        memcpy(red, szl, (size_t)k * sizeof *red);
-        red[k] = changed;
-        DCX_TRY(dcx_dist_sum_i64(dist, red, k + 1));
-        memcpy(sz, red, (size_t)k * sizeof *sz);
-        changed = red[k];
+        /* the centre sums, the sizes and the number of changed labels over
+         * all ranks, in one all-reduce (counts as doubles: exact below 2^53) */
+        memcpy(gsum, sums, (size_t)(k * d) * sizeof *gsum);
+        for (int64_t a = 0; a < k; a++) gsum[k * d + a] = (double)szl[a];
+        gsum[k * d + k] = (double)changed;
+        DCX_TRY(dcx_dist_sum_f64(dist, gsum, k * d + k + 1));
+        for (int64_t a = 0; a < k; a++) sz[a] = (int64_t)gsum[k * d + a];
+        changed = (int64_t)gsum[k * d + k];
         if (it > 0 && changed == 0) {
             conv = 1;
             break;
@@ -477,8 +479,6 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
                 l[i] = 0;
             }
         } else {
-            memcpy(gsum, sums, (size_t)(k * d) * sizeof *gsum);
-            DCX_TRY(dcx_dist_sum_f64(dist, gsum, k * d));
             double m1 = 0, m2 = 0;
             int64_t am = -1;
             for (int64_t a = 0; a < k; a++) {
@@ -523,7 +523,6 @@ fail:
     free(lab);
     free(sz);
     free(szl);
-    free(red);
     free(isc);
     free(cen);
     free(far);
