@@ -411,7 +411,8 @@ static void test_bad_inputs(void **state)
 }
 
 /* The same measurement read from files in blocks (dcx_complexity_source:
- * X read three times, never whole) equals the one on matrices. */
+ * X read three times, never whole) equals the one on matrices, and keeping
+ * the reduced rows in a scratch file changes nothing. */
 static void test_sources_equal_matrices(void **state)
 {
     (void)state;
@@ -434,6 +435,17 @@ static void test_sources_equal_matrices(void **state)
         ASSERT_NEAR(b->ladder[i].entropy, a->ladder[i].entropy, 1e-12);
         assert_int_equal(a->ladder[i].min_cell, b->ladder[i].min_cell);
     }
+    /* the reduced X and centred Y in a scratch file: the same arithmetic */
+    dcx_complexity_result *c = NULL;
+    p.scratch_mb = -1;
+    ASSERT_OK(dcx_complexity_source(xs, ys, &p, &c));
+    assert_int_equal(c->n_ladder, b->n_ladder);
+    for (int i = 0; i < b->n_ladder; i++) {
+        assert_true(c->ladder[i].eta == b->ladder[i].eta);
+        assert_true(c->ladder[i].entropy == b->ladder[i].entropy);
+        assert_true(c->ladder[i].inertia == b->ladder[i].inertia);
+    }
+    dcx_complexity_free(c);
     dcx_complexity_free(a);
     dcx_complexity_free(b);
     dcx_source_free(xs);

@@ -67,6 +67,11 @@ typedef struct dcx_complexity_params {
     const unsigned char *folds; /* optional (N) fold 0/1 of each sample, all N samples
                                    also when distributed; NULL: random (borrowed,
                                    read during the call only) */
+    int64_t scratch_mb;         /* the reduced X and centred Y of this process's rows,
+                                   (rows, r + d_y) doubles, stay in memory up to this
+                                   many MiB, beyond it in an unlinked scratch file in
+                                   $TMPDIR (default /tmp) mapped into memory; default
+                                   (and 0) 4096; negative: always the file */
     const dcx_dist *dist;       /* distributed run (borrowed; NULL: one process):
                                    x and ys hold this rank's rows, the ranks'
                                    blocks consecutive in rank order */
@@ -122,7 +127,8 @@ dcx_status dcx_complexity(const dcx_matrix *x, const dcx_matrix *y, const dcx_co
  * distributed: dcx_source_slice), in blocks of rows: X is read three times
  * (means, scatter, projection: the source is rewound for each) and never
  * held whole, Y once. What is kept is the reduced X and the centred Y,
- * (rows, r + d_y) doubles, and O(rows) numbers per k-means task. Read
+ * (rows, r + d_y) doubles (in a scratch file beyond params.scratch_mb), and
+ * O(rows) numbers per k-means task. Read
  * errors of the sources (NaN/Inf, truncated files) are returned as the
  * source reports them, naming the file. Otherwise as dcx_complexity. */
 dcx_status dcx_complexity_source(dcx_source *x, dcx_source *y, const dcx_complexity_params *p,

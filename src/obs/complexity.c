@@ -5,7 +5,12 @@
  * k-means cells for K = 1, 2, 4, …, fit one affine map per cell with 2-fold
  * cross-validation, and report the out-of-fold error η(K), the partition
  * entropy H(K), the complexity C(ε) = H(smallest K with η(K) <= ε) and the
- * scaling exponent γ of η(K) ∝ K^−γ. */
+ * scaling exponent γ of η(K) ∝ K^−γ.
+ *
+ * X and Y are read from sources (matrices are wrapped as sources): X in
+ * blocks by the PCA, Y once. Every sum over the samples is also summed over
+ * the processes of a distributed run (dcx_dist), and one process is the
+ * case P = 1 of the same code; the folds hash (seed, row index). */
 #include <math.h>
 #include <string.h>
 
@@ -23,6 +28,7 @@ void dcx_complexity_params_default(dcx_complexity_params *p)
     p->var_keep = 0.999;
     p->restarts = 3;
     p->max_iter = 100;
+    p->scratch_mb = 4096;
 }
 
 void dcx_complexity_free(dcx_complexity_result *r)
@@ -262,9 +268,15 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     int64_t bs = ((int64_t)1 << 20) / cmax;
     if (bs < 1) bs = 1;
     if (bs > nloc) bs = nloc > 0 ? nloc : 1;
-    int ok = LOCAL_ALLOC(ya, cnt) && LOCAL_ALLOC(goff, ny + 1) && LOCAL_ALLOC(group, ny) && LOCAL_ALLOC(sst, ny) &&
+    /* the centred Y and (later) the reduced X of this rank's rows go to a
+     * scratch file beyond the memory budget */
+    const int64_t rcap = p->rmax < dx ? p->rmax : dx;
+    const double budget = p->scratch_mb == 0 ? 4096.0 : p->scratch_mb < 0 ? -1.0 : (double)p->scratch_mb;
+    const int scratch = (double)nloc * (double)(dyall + rcap) * 8.0 > budget * 1048576.0;
+    int ok = LOCAL_ALLOC(goff, ny + 1) && LOCAL_ALLOC(group, ny) && LOCAL_ALLOC(sst, ny) &&
              LOCAL_ALLOC(mean, dyall) && LOCAL_ALLOC(first, dyall) && LOCAL_ALLOC(blk, bs * cmax);
-    st = ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory");
+    st = ok ? dcx__big_calloc(&ya, cnt, sizeof *ya, scratch)
+            : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory");
     for (int i = 0, c0 = 0; i < ny && st == DCX_OK; c0 += (int)dcx_source_cols(ys[i]), i++) {
         const int64_t c = dcx_source_cols(ys[i]);
         if (single) snprintf(name, sizeof name, "Y");
@@ -336,7 +348,7 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     /* 1. reduce X */
     int64_t r;
     double var_kept;
-    DCX_TRY(dcx__pca_reduce(x, &rows, "X", p->rmax, p->var_keep, &z, &r, &var_kept));
+    DCX_TRY(dcx__pca_reduce(x, &rows, "X", p->rmax, p->var_keep, scratch, &z, &r, &var_kept));
     if (single && ybad == 1)
         DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance (every output is the same): the nonlinearity eta is "
                                      "undefined");
@@ -453,8 +465,8 @@ fail:
         for (int64_t t = 0; t < (int64_t)nl * p->restarts; t++) dcx__km_run_free(&runs[t]);
     free(runs);
     free(cells);
-    free(ya);
-    free(z);
+    dcx__big_free(ya);
+    dcx__big_free(z);
     free(zsq);
     free(yzero);
     free(sst);

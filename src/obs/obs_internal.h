@@ -82,14 +82,15 @@ dcx_status dcx__check_finite_rows(const double *a, int64_t i0, int64_t rows, int
  * top r principal components, with
  *   r = min(d, rmax, smallest r whose eigenvalues keep >= keep of the variance).
  * The means and the scatter are summed over the ranks (collective), rank 0's
- * eigenvectors are used by all. *z (n, r) is new, this rank's rows (caller
- * frees); *var_kept is the kept fraction. `what` names x in messages.
+ * eigenvectors are used by all. *z (n, r) is new, this rank's rows, in a
+ * scratch file when `scratch` (dcx__big_calloc; caller frees with
+ * dcx__big_free); *var_kept is the kept fraction. `what` names x in messages.
  * DCX_ERR_NUMERIC on NaN/Inf (global row numbers), DCX_ERR_DEGENERATE when
  * x has zero variance, DCX_ERR_ARG for N < d on more than one rank (the
  * Gram route needs all rows; on one process it reads them whole, N being
  * small); the read errors of the source. */
 dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *what, int64_t rmax, double keep,
-                           double **z, int64_t *r, double *var_kept);
+                           int scratch, double **z, int64_t *r, double *var_kept);
 
 /* Cell-wise affine ridge fits (cellfit.c). For samples i with cell[i] in
  * [0, k) and fold[i] in {0, 1}: in each cell, fit y ≈ W x + b on the cell's
@@ -107,6 +108,13 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
 dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, const double *y, int64_t dy,
                              const int64_t *goff, int ng, const int64_t *cell, int64_t k, const unsigned char *fold,
                              const double *ybar_global, double *sse);
+
+/* *(T **)out = a zeroed buffer of count elements of `size` bytes
+ * (scratch.c): in memory, or (scratch = 1) in an unlinked temporary file in
+ * $TMPDIR (default /tmp) mapped into memory. DCX_ERR_NOMEM, DCX_ERR_IO
+ * (naming the directory). Free with dcx__big_free only. */
+dcx_status dcx__big_calloc(void *out, int64_t count, size_t size, int scratch);
+void dcx__big_free(void *p);
 
 /* The random 2-fold split (complexity.c): folds[i] in {0, 1} of the global
  * rows row0 .. row0+n−1, a hash of (seed, row index) only. */

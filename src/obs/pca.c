@@ -111,7 +111,7 @@ static dcx_status pca_gram(const dcx_matrix *x, const char *what, const double *
         r++;
         if (acc >= keep * total) break;
     }
-    DCX_ALLOC(zz, n * r);
+    DCX_TRY(dcx__big_calloc(&zz, n * r, sizeof *zz, 0));
     for (int64_t t = 0; t < r; t++) {
         double l = w[m - 1 - t], s = l > 0 ? sqrt(l) : 0;
         const double *ut = u + (m - 1 - t) * n;
@@ -125,7 +125,7 @@ fail:
     free(g);
     free(w);
     free(u);
-    free(zz);
+    dcx__big_free(zz);
     return st;
 }
 
@@ -165,7 +165,7 @@ static void centre_rows(double *blk, int64_t b, int64_t d, const double *mean)
 }
 
 dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *what, int64_t rmax, double keep,
-                           double **z, int64_t *r_out, double *var_kept)
+                           int scratch, double **z, int64_t *r_out, double *var_kept)
 {
     dcx_status st = DCX_OK;
     double *mean = NULL, *blk[2] = {NULL, NULL}, *c = NULL, *c1 = NULL, *w = NULL, *v = NULL, *zz = NULL;
@@ -264,8 +264,8 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     DCX_TRY(dcx_dist_bcast_f64(rows->dist, v, d * r, 0));
     /* pass 3: the scores, block by block (single-threaded BLAS: the same
      * arithmetic for any thread count) */
-    zz = dcx__calloc((size_t)(n * r > 0 ? n * r : 1), sizeof *zz);
-    st = zz ? dcx_source_rewind(x) : dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
+    st = dcx__big_calloc(&zz, n * r, sizeof *zz, scratch);
+    if (st == DCX_OK) st = dcx_source_rewind(x);
     {
         int old = dcx__blas_set_threads_raw(1);
         for (int64_t i0 = 0; i0 < n && st == DCX_OK; i0 += bs) {
@@ -290,7 +290,7 @@ fail:
     free(c1);
     free(w);
     free(v);
-    free(zz);
+    dcx__big_free(zz);
     dcx_matrix_free(xm);
     return st;
 }

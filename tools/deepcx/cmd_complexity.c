@@ -37,6 +37,9 @@ static void usage(FILE *f)
         "  --folds FILE      use this 2-fold split instead of a random one: N values,\n"
         "                    0 or 1 (to compare with another implementation)\n"
         "  --threads T       threads (default: all cores); results do not depend on it\n"
+        "  --memory MB       keep the reduced X and Y in memory up to MB MiB per process\n"
+        "                    (default 4096), beyond in a scratch file in $TMPDIR; 0: always\n"
+        "                    the file. X itself is read in blocks, never held whole\n"
         "  --json FILE       also write the results as JSON ('-' for standard output)\n"
         "  -h, --help        this help\n"
         "\n"
@@ -175,7 +178,7 @@ int cmd_complexity(int argc, char **argv)
         {"json", required_argument, 0, 'j'},     {"folds", required_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'},
         {"x-inputs", required_argument, 0, 'P'}, {"y-inputs", required_argument, 0, 'Q'},
-        {0, 0, 0, 0}};
+        {"memory", required_argument, 0, 'M'},   {0, 0, 0, 0}};
     const char *xp = NULL, *yp = NULL, *xa = NULL, *ya = NULL, *json = NULL, *fp = NULL;
     unsigned char *folds = NULL;
     dcx_matrix *fm = NULL;
@@ -231,6 +234,10 @@ int cmd_complexity(int argc, char **argv)
             break;
         case 't':
             if (!cli_parse_i64("--threads", optarg, 1, 1024, &threads)) goto out;
+            break;
+        case 'M':
+            if (!cli_parse_i64("--memory", optarg, 0, (int64_t)1 << 40, &v)) goto out;
+            p.scratch_mb = v > 0 ? v : -1; /* 0: nothing in memory */
             break;
         case 'h':
             usage(stdout);
