@@ -430,6 +430,14 @@ static void test_sources_equal_matrices(void **state)
     assert_int_equal(a->r, b->r);
     assert_int_equal(a->n_ladder, b->n_ladder);
     assert_memory_equal(a->folds, b->folds, (size_t)a->n);
+    /* the random folds: exact halves (each block of 64 rows split in half),
+     * neighbours not forced apart */
+    int64_t zeros = 0, same = 0;
+    for (int64_t i = 0; i < a->n; i++) zeros += a->folds[i] == 0;
+    for (int64_t i = 0; i + 1 < a->n; i += 2) same += a->folds[i] == a->folds[i + 1];
+    assert_int_equal(zeros, a->n / 2);
+    print_message("pairs of neighbours in the same fold: %lld of %lld\n", (long long)same, (long long)(a->n / 2));
+    assert_true(same > a->n / 8 && same < 3 * a->n / 8);
     for (int i = 0; i < a->n_ladder; i++) {
         ASSERT_NEAR(b->ladder[i].eta, a->ladder[i].eta, 1e-12 * a->ladder[i].eta);
         ASSERT_NEAR(b->ladder[i].entropy, a->ladder[i].entropy, 1e-12);

@@ -40,12 +40,18 @@ void dcx_complexity_free(dcx_complexity_result *r)
     free(r);
 }
 
-/* The folds are drawn by pairs of rows: rows 2m and 2m+1 fall in opposite
- * folds, row 2m in fold b_m, the top bit of the m-th output of a splitmix64
- * sequence keyed by the seed. The split is thus an exact half (N odd: the
- * last row alone draws its fold) and a function of (seed, global row index)
- * only, so any block of rows draws its folds without the others
- * (distributed runs, blocks read from a file). */
+/* The folds are drawn in aligned blocks of 64 rows (rows 64b … 64b+63):
+ * each row gets a hash of (seed, row index) — the output of splitmix64 at
+ * that position of a sequence keyed by the seed — and the half of its block
+ * with the smaller hashes goes to fold 0 (the first ⌊m/2⌋ of a block of m
+ * rows; ties, which need equal 64-bit hashes, by row index). Every block is
+ * split exactly in half, so the folds are two halves up to one row per
+ * block, neighbouring rows are not forced apart (a row's partner in the
+ * other fold is random within its block), and the fold of a row depends on
+ * the seed and its index only: any block of rows (a rank of a distributed
+ * run, a block read from disk) draws its folds without the others. */
+#define FOLD_BLOCK 64
+
 static uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -53,15 +59,24 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-void dcx__fold_draw(uint64_t seed, int64_t row0, int64_t n, unsigned char *folds)
+void dcx__fold_draw(uint64_t seed, int64_t row0, int64_t n, int64_t ntot, unsigned char *folds)
 {
     dcx_rng rng;
     dcx_rng_seed_stream(&rng, seed, 999);
     const uint64_t key = dcx_rng_u64(&rng);
+    uint64_t h[FOLD_BLOCK];
+    int64_t b0 = -1;
     for (int64_t i = 0; i < n; i++) {
-        uint64_t g = (uint64_t)(row0 + i), m = g >> 1;
-        unsigned b = (unsigned)(mix64(key + (m + 1) * 0x9E3779B97F4A7C15ULL) >> 63);
-        folds[i] = (unsigned char)(b ^ (unsigned)(g & 1));
+        const int64_t g = row0 + i, b = g / FOLD_BLOCK, lo = b * FOLD_BLOCK;
+        const int64_t m = ntot - lo < FOLD_BLOCK ? ntot - lo : FOLD_BLOCK;
+        if (b != b0) { /* the hashes of the whole block */
+            for (int64_t t = 0; t < m; t++) h[t] = mix64(key + ((uint64_t)(lo + t) + 1) * 0x9E3779B97F4A7C15ULL);
+            b0 = b;
+        }
+        const int64_t me = g - lo;
+        int64_t below = 0; /* rows of the block before this one in (hash, index) order */
+        for (int64_t t = 0; t < m; t++) below += h[t] < h[me] || (h[t] == h[me] && t < me);
+        folds[i] = below < m / 2 ? 0 : 1;
     }
 }
 
@@ -380,7 +395,7 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
         }
         if (fc[0] == 0 || fc[1] == 0) DCX_FAIL(DCX_ERR_ARG, "complexity: both folds must hold samples");
     } else {
-        dcx__fold_draw(p->seed, 0, n, folds); /* n >= 2: rows 0 and 1 fill both folds */
+        dcx__fold_draw(p->seed, 0, n, n, folds); /* n >= 2: the first block fills both folds */
     }
     if (ng == 0) { /* multi, every Y of zero variance: no result to compute */
         st = DCX_OK;

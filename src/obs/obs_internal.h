@@ -117,8 +117,9 @@ dcx_status dcx__big_calloc(void *out, int64_t count, size_t size, int scratch);
 void dcx__big_free(void *p);
 
 /* The random 2-fold split (complexity.c): folds[i] in {0, 1} of the global
- * rows row0 .. row0+n−1, a hash of (seed, row index) only. */
-void dcx__fold_draw(uint64_t seed, int64_t row0, int64_t n, unsigned char *folds);
+ * rows row0 .. row0+n−1 of ntot, a function of (seed, row index, ntot)
+ * only: each aligned block of 64 rows is split in half at random. */
+void dcx__fold_draw(uint64_t seed, int64_t row0, int64_t n, int64_t ntot, unsigned char *folds);
 
 /* Entropy −Σ (c_i/N) ln(c_i/N) of counts c (m entries, sum N; zeros skipped). */
 double dcx__entropy_counts(const int64_t *c, int64_t m, int64_t total);
