@@ -16,7 +16,14 @@ B. Out-of-core: `deepcx dim` on a 2,000,000 x 256 float32 .npy (2 GB): peak
    after evicting it (cold: posix_fadvise DONTNEED on the file only), the
    disk's sequential read speed (dd after the same eviction), numpy's
    blocked equivalent; 2 threads.
-Usage: bench_scaling.py [--reps R] [--dir DIR] [--keep]"""
+C. Strong scaling of `deepcx complexity` on X 100,000 x 256 float32 (a
+   spread spectrum, as in A) -> Y = tanh(X W), 16 outputs: mpirun -np 1 and
+   -np 2 of build-mpi/deepcx, --threads 1, one BLAS thread, waiting ranks
+   yielding (OMPI_MCA_mpi_yield_when_idle=1); per rank CPU time, elapsed
+   time and peak RSS (/usr/bin/time inside mpirun), medians of REPS;
+   the largest relative difference of eta(K) and H(K) between the two.
+Usage: bench_scaling.py [--reps R] [--dir DIR] [--keep] [--parts A,B,C]"""
+import json
 import argparse
 import os
 import re
@@ -111,13 +118,67 @@ def per_rank(cmd, env, np_, tag):
     return vals
 
 
+def generate_cx(fx, fy, n, d, seed):
+    if os.path.exists(fx) and os.path.exists(fy):
+        return
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    x = ((rng.standard_normal((n, d)) * np.arange(1, d + 1) ** -0.5) @ q.T).astype(np.float32)
+    w = rng.standard_normal((d, 16)) / np.sqrt(d) * 4
+    np.save(fy, np.tanh(x.astype(np.float64) @ w).astype(np.float32))
+    np.save(fx, x)
+
+
+def part_c(a, env1):
+    fx = os.path.join(a.dir, "cx_x_100000x256.npy")
+    fy = os.path.join(a.dir, "cx_y_100000x16.npy")
+    generate_cx(fx, fy, 100000, 256, 3)
+    warm(fx)
+    js = [os.path.join(a.dir, "cx-np%d.json" % p) for p in (1, 2)]
+    # a rank waiting in a collective yields its core instead of spinning: on
+    # a shared machine the spinning rank would take CPU from the working one
+    env1 = dict(env1, OMPI_MCA_mpi_yield_when_idle="1")
+    cpu, wall, rss = {1: [], 2: []}, {1: [], 2: []}, {1: [], 2: []}
+    for rep in range(a.reps):
+        for p in (1, 2):
+            cmd = [CLI_MPI, "complexity", "--x", fx, "--y", fy, "--threads", "1", "--json", js[p - 1]]
+            v = per_rank(cmd, env1, p, "c%d" % p)
+            cpu[p].append(max(x[1] for x in v))
+            wall[p].append(max(x[2] for x in v))
+            rss[p].append(max(x[0] for x in v))
+        print("  rep %d: np1 %.1f s (CPU %.1f s), np2 %.1f s (CPU of the busiest rank %.1f s)" % (
+            rep + 1, wall[1][-1], cpu[1][-1], wall[2][-1], cpu[2][-1]), flush=True)
+    lad = []
+    for j in js:
+        with open(j) as f:
+            lad.append(json.load(f)["ladder"])
+    diff = max(max(abs(u[k] - v[k]) / abs(u[k]) for k in ("eta", "entropy") if u[k] != 0)
+               for u, v in zip(lad[0], lad[1]))
+    md = statistics.median
+    print("\nC. complexity, 100,000 x 256 float32 -> 16, one BLAS thread per process, medians of %d" % a.reps)
+    print("  np1: %.1f s wall, %.1f s CPU, %.0f MiB;  np2: %.1f s wall, %.1f s CPU (busiest rank), %.0f MiB per rank" % (
+        md(wall[1]), md(cpu[1]), md(rss[1]), md(wall[2]), md(cpu[2]), md(rss[2])))
+    print("  efficiency: wall %.0f %%, CPU (work per rank) %.0f %%; largest relative difference of eta, H: %.2g" % (
+        100 * md(wall[1]) / (2 * md(wall[2])), 100 * md(cpu[1]) / (2 * md(cpu[2])), diff))
+    if not a.keep:
+        for f in [fx, fy] + js:
+            os.unlink(f)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--dir", default="/tmp/deepcx-bench-scaling")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--parts", default="A,B,C")
     a = ap.parse_args()
+    parts = set(a.parts.split(","))
     os.makedirs(a.dir, exist_ok=True)
+    env1 = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    if parts == {"C"}:
+        print("load average %.2f %.2f %.2f" % os.getloadavg())
+        part_c(a, env1)
+        return
     fa = os.path.join(a.dir, "scale_1000000x512.npy")
     fb = os.path.join(a.dir, "ooc_2000000x256.npy")
     print("generating data in %s ..." % a.dir, flush=True)
@@ -195,6 +256,8 @@ def main():
     if not a.keep:
         os.unlink(fa)
         os.unlink(fb)
+    if "C" in parts:
+        part_c(a, env1)
 
 
 if __name__ == "__main__":

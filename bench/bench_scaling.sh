@@ -3,7 +3,8 @@
 # from 1 to 2 MPI ranks on 1,000,000 x 512 float32, and the out-of-core
 # throughput and memory of `deepcx dim` on 2,000,000 x 256 float32 against
 # the disk's sequential read speed, with numpy's blocked equivalent in the
-# same run. Needs build/ and build-mpi/ (make; make MPI=1).
+# same run; strong scaling of `deepcx complexity` on 100,000 x 256 (part C;
+# `--parts C` runs it alone). Needs build/ and build-mpi/ (make; make MPI=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/time ]; then

@@ -55,6 +55,11 @@ cmp -s "$T/b.json" "$T/c.json" || fail "same seed and threads: JSON differs"
 nums() { grep -E '"(eta|entropy|value|eta1)":' "$1" | sed 's/.*:\t*//; s/,$//'; }
 paste <(nums "$T/b.json") <(nums "$T/d.json") | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-12) bad = 1 }
     END { exit bad }' || fail "threads 1 vs 2 differ by more than 1e-12"
+# the reduced X and Y in a scratch file (--memory 0): the same JSON
+TMPDIR="$T" "$CLI" complexity --x "$X" --y "$Y" --seed 5 --threads 2 --memory 0 --json "$T/m.json" >/dev/null \
+  || fail "--memory 0"
+cmp -s "$T/b.json" "$T/m.json" || fail "--memory 0: JSON differs from the run in memory"
+ls "$T" | grep -q deepcx-scratch && fail "--memory 0 left a scratch file"
 "$CLI" complexity --x "$X" --y "$Y" --json - --eps 0.2 >"$T/stdout.json" || fail "--json -"
 grep -q '"eps":	0.2' "$T/stdout.json" || fail "--json - output"
 

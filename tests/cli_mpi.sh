@@ -5,8 +5,10 @@
 # words seen by every rank), on one file, on sharded files and with a rank
 # holding no rows; an error in one rank's rows stops
 # every rank with exit 2 and one line from rank 0; what is not distributed
-# (--local, complexity) is refused. Skipped (exit 0 with a message) when the
-# binary is not an MPI build or mpirun is missing.
+# (--local, the Gram routes of dim and complexity) is refused. complexity:
+# eta(K), H(K) and the rest of its JSON within 1e-9 of one process.
+# Skipped (exit 0 with a message) when the binary is not an MPI build or
+# mpirun is missing.
 set -u
 CLI=${DCX_CLI:-build-mpi/deepcx}
 SRC=${DCX_SRC:-.}
@@ -79,6 +81,43 @@ for np in 1 2 3; do
 done
 grep -q '"distinct":' "$T/p-3.json" || fail "patterns JSON lacks distinct"
 
+# complexity: the same ladder as one process (eta(K), H(K), inertia, C(eps),
+# gamma within 1e-9 relative; n, r, K and the cell sizes exact), on one file
+# and on X and Y sharded differently (with the reduced rows in scratch
+# files); the reference runs 2 threads
+awk 'BEGIN { srand(11); for (i = 0; i < 2400; i++) {
+  for (j = 1; j <= 4; j++) x[j] = (rand() + rand() + rand() - 1.5) * j
+  printf "%.6f,%.6f,%.6f,%.6f\n", x[1], x[2], x[3], x[4] > "'"$T"'/cx.csv"
+  printf "%.6f,%.6f\n", (x[1] < 0 ? -x[1] : x[1]) + x[2] * x[3], sin(x[1] + x[4]) > "'"$T"'/cy.csv" } }'
+sed -n '1,800p' "$T/cx.csv" >"$T/cx-0.csv"
+sed -n '801p' "$T/cx.csv" >"$T/cx-1.csv"
+sed -n '802,$p' "$T/cx.csv" >"$T/cx-2.csv"
+sed -n '1,1300p' "$T/cy.csv" >"$T/cy-0.csv"
+sed -n '1301,$p' "$T/cy.csv" >"$T/cy-1.csv"
+"$CLI" complexity --x "$T/cx.csv" --y "$T/cy.csv" --seed 4 --threads 2 --json "$T/cx-ref.json" >/dev/null \
+  || fail "complexity reference"
+"$CLI" complexity --x "$FIX/cx_relu_x.npy" --y "$FIX/cx_relu_y.npy" --json "$T/relu-ref.json" >/dev/null \
+  || fail "complexity reference (relu)"
+grep -Eq '"k":[[:space:]]*64,' "$T/cx-ref.json" || fail "complexity ladder does not reach K = 64"
+for np in 1 2 3; do
+  run $np complexity --x "$T/cx.csv" --y "$T/cy.csv" --seed 4 --threads 1 --json "$T/cx-$np.json" >"$T/out" \
+    2>"$T/err" || fail "np $np complexity: $(cat "$T/err")"
+  same 1e-9 threads "$T/cx-ref.json" "$T/cx-$np.json" "np $np: complexity differs from one process"
+  [ "$(grep -c "^complexity of" "$T/out")" -eq 1 ] || fail "np $np: the complexity table is not printed once"
+  run $np complexity --x-inputs "$T/cx-*.csv" --y-inputs "$T/cy-0.csv,$T/cy-1.csv" --seed 4 --threads 1 \
+    --memory 0 --json "$T/cxs-$np.json" >/dev/null 2>"$T/err" || fail "np $np complexity shards: $(cat "$T/err")"
+  same 1e-9 threads,x,y "$T/cx-ref.json" "$T/cxs-$np.json" "np $np: complexity of shards differs from the files"
+  run $np complexity --x "$FIX/cx_relu_x.npy" --y "$FIX/cx_relu_y.npy" --json "$T/relu-$np.json" >/dev/null \
+    2>"$T/err" || fail "np $np complexity relu: $(cat "$T/err")"
+  same 1e-9 threads "$T/relu-ref.json" "$T/relu-$np.json" "np $np: complexity of the relu fixture differs"
+done
+# the numpy fold split under 2 ranks: numpy's eta(1) (tests/fixtures/make_cx_fixtures.py)
+run 2 complexity --x "$FIX/cx_relu_x.npy" --y "$FIX/cx_relu_y.npy" --folds "$FIX/cx_relu_folds.npy" \
+  --json "$T/relu-f.json" >/dev/null 2>"$T/err" || fail "np 2 complexity --folds: $(cat "$T/err")"
+eta1=$(sed -n 's/.*"eta1":[[:space:]]*\([-0-9.eE+]*\).*/\1/p' "$T/relu-f.json" | head -1)
+awk -v e="$eta1" 'BEGIN { d = e - 0.262615687909693; exit !(d < 1e-6 && d > -1e-6) }' \
+  || fail "np 2: eta1 with the numpy folds = $eta1, numpy 0.262615687909693"
+
 # channels mode: the ranks split the samples, each sample gives H·W rows
 "$CLI" dim "$FIX/dim/conv.npy" --mode channels --json "$T/c-ref.json" >/dev/null || fail "channels reference"
 run 3 dim "$FIX/dim/conv.npy" --mode channels --json "$T/c-3.json" >/dev/null 2>"$T/err" \
@@ -103,7 +142,13 @@ expect_bad "NaN in rank 2's rows (patterns)" "bad.csv: NaN value at row 1699" 3 
 expect_bad "--local under mpirun" "local ladder needs all rows" 2 dim "$T/m.csv" --local 16
 head -3 "$T/m.csv" >"$T/wide.csv"
 expect_bad "N < D under mpirun" "Gram route" 2 dim "$T/wide.csv"
-expect_bad "complexity under mpirun" "not distributed" 2 complexity --x "$T/m.csv" --y "$T/m.csv"
+sed '2000s/^[^,]*,/nan,/' "$T/cy.csv" >"$T/cybad.csv"
+expect_bad "NaN in rank 2's Y rows (complexity)" "cybad.csv: NaN value at row 1999" 3 complexity --x "$T/cx.csv" \
+  --y "$T/cybad.csv"
+head -1000 "$T/cy.csv" >"$T/cyshort.csv"
+expect_bad "X and Y of different lengths (complexity)" "cyshort.csv: 1000 rows" 2 complexity --x "$T/cx.csv" \
+  --y "$T/cyshort.csv"
+expect_bad "complexity of a wide X under mpirun" "Gram route" 2 complexity --x "$T/wide.csv" --y "$T/wide.csv"
 
 [ $fails -eq 0 ] && echo "cli_mpi: all passed"
 exit $((fails > 0))

@@ -40,14 +40,20 @@ static void test_linear_map_is_zero(void **state)
     for (int i = 0; i < res->n_ladder; i++) {
         print_message("K = %3lld  eta = %.3g  H = %.4f\n", (long long)res->ladder[i].k, res->ladder[i].eta,
                       res->ladder[i].entropy);
-        assert_true(res->ladder[i].eta < 1e-9);
+        /* A cell's training part with fewer than r + 2 = 7 samples predicts
+         * its mean (SPEC §2 step 5), so the known answer 0 holds where the
+         * cells are large enough for both halves: up to K = 32 (smallest
+         * cell 45). At K = 64 the smallest cell holds 15 samples and its
+         * halves may fall below 7, depending on the fold draw. */
+        if (res->ladder[i].k <= 32) assert_true(res->ladder[i].eta < 1e-9);
+        else assert_true(res->ladder[i].eta < 1e-2);
     }
     for (int e = 0; e < 3; e++) {
         assert_true(res->levels[e].reached);
         assert_int_equal(res->levels[e].k, 1);
         assert_true(res->levels[e].value == 0.0);
     }
-    assert_false(res->gamma_ok); /* no rung with eta > 1e-9 */
+    assert_false(res->gamma_ok); /* at most one rung (K = 64) with eta > 1e-9 */
     dcx_complexity_free(res);
     dcx_matrix_free(x);
     dcx_matrix_free(y);
@@ -404,6 +410,58 @@ static void test_bad_inputs(void **state)
     dcx_matrix_free(yc);
 }
 
+/* The same measurement read from files in blocks (dcx_complexity_source:
+ * X read three times, never whole) equals the one on matrices, and keeping
+ * the reduced rows in a scratch file changes nothing. */
+static void test_sources_equal_matrices(void **state)
+{
+    (void)state;
+    dcx_matrix *x = load("cx_relu_x.npy"), *y = load("cx_relu_y.npy");
+    dcx_source *xs = NULL, *ys = NULL;
+    ASSERT_OK(dcx_source_open(fixture("cx_relu_x.npy"), NULL, &xs));
+    ASSERT_OK(dcx_source_open(fixture("cx_relu_y.npy"), NULL, &ys));
+    dcx_complexity_params p;
+    dcx_complexity_params_default(&p);
+    p.seed = 9;
+    dcx_complexity_result *a = NULL, *b = NULL;
+    ASSERT_OK(dcx_complexity(x, y, &p, &a));
+    ASSERT_OK(dcx_complexity_source(xs, ys, &p, &b));
+    assert_int_equal(a->n, b->n);
+    assert_int_equal(a->r, b->r);
+    assert_int_equal(a->n_ladder, b->n_ladder);
+    assert_memory_equal(a->folds, b->folds, (size_t)a->n);
+    /* the random folds: exact halves (each block of 64 rows split in half),
+     * neighbours not forced apart */
+    int64_t zeros = 0, same = 0;
+    for (int64_t i = 0; i < a->n; i++) zeros += a->folds[i] == 0;
+    for (int64_t i = 0; i + 1 < a->n; i += 2) same += a->folds[i] == a->folds[i + 1];
+    assert_int_equal(zeros, a->n / 2);
+    print_message("pairs of neighbours in the same fold: %lld of %lld\n", (long long)same, (long long)(a->n / 2));
+    assert_true(same > a->n / 8 && same < 3 * a->n / 8);
+    for (int i = 0; i < a->n_ladder; i++) {
+        ASSERT_NEAR(b->ladder[i].eta, a->ladder[i].eta, 1e-12 * a->ladder[i].eta);
+        ASSERT_NEAR(b->ladder[i].entropy, a->ladder[i].entropy, 1e-12);
+        assert_int_equal(a->ladder[i].min_cell, b->ladder[i].min_cell);
+    }
+    /* the reduced X and centred Y in a scratch file: the same arithmetic */
+    dcx_complexity_result *c = NULL;
+    p.scratch_mb = -1;
+    ASSERT_OK(dcx_complexity_source(xs, ys, &p, &c));
+    assert_int_equal(c->n_ladder, b->n_ladder);
+    for (int i = 0; i < b->n_ladder; i++) {
+        assert_true(c->ladder[i].eta == b->ladder[i].eta);
+        assert_true(c->ladder[i].entropy == b->ladder[i].entropy);
+        assert_true(c->ladder[i].inertia == b->ladder[i].inertia);
+    }
+    dcx_complexity_free(c);
+    dcx_complexity_free(a);
+    dcx_complexity_free(b);
+    dcx_source_free(xs);
+    dcx_source_free(ys);
+    dcx_matrix_free(x);
+    dcx_matrix_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_multi_equals_separate_calls),
         cmocka_unit_test(test_wide_x_gram_route),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_sources_equal_matrices),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,14 +26,27 @@
  *      mean of y when empty).
  * The work runs as independent tasks on dcx_get_threads() threads with
  * single-threaded BLAS inside: the same seed gives identical results for any
- * thread count. A wide X (N < d_x) is reduced through the N x N Gram matrix
- * instead of the d_x x d_x scatter (docs/observables.md §2, "Cost"). */
+ * thread count.
+ * Distributed (params.dist with P > 1 ranks; every call collective): each
+ * rank passes its own block of rows of X and Y (dcx_source_slice,
+ * dcx_split_rows), and every statistic is summed over the ranks — the
+ * means and scatter of the PCA, the centre sums and sizes of each k-means
+ * iteration (k-means++ draws from the same streams on every rank, the rank
+ * holding a drawn row sends it), the per-cell, per-fold sums of the fits
+ * and the squared errors. The folds depend on (seed, row index) only, so
+ * the result is that of one process on all rows up to the rounding of the
+ * sums (the tasks then run one after the other on each rank). Every rank
+ * gets the whole result. A wide X (N < d_x) is reduced through the N x N Gram matrix
+ * instead of the d_x x d_x scatter (docs/observables.md §2, "Cost"); it
+ * needs all rows in one process (DCX_ERR_ARG when distributed). */
 #ifndef DEEPCX_COMPLEXITY_H
 #define DEEPCX_COMPLEXITY_H
 
 #include <stdint.h>
 
 #include "core.h"
+#include "dist.h"
+#include "io.h"
 #include "matrix.h"
 
 #ifdef __cplusplus
@@ -51,8 +64,17 @@ typedef struct dcx_complexity_params {
     int restarts;            /* k-means restarts, >= 1; default 3 */
     int max_iter;            /* Lloyd iterations, >= 1; default 100 */
     uint64_t seed;           /* default 0 */
-    const unsigned char *folds; /* optional (N) fold 0/1 of each sample; NULL: random
-                                   (borrowed, read during the call only) */
+    const unsigned char *folds; /* optional (N) fold 0/1 of each sample, all N samples
+                                   also when distributed; NULL: random (borrowed,
+                                   read during the call only) */
+    int64_t scratch_mb;         /* the reduced X and centred Y of this process's rows,
+                                   (rows, r + d_y) doubles, stay in memory up to this
+                                   many MiB, beyond it in an unlinked scratch file in
+                                   $TMPDIR (default /tmp) mapped into memory; default
+                                   (and 0) 4096; negative: always the file */
+    const dcx_dist *dist;       /* distributed run (borrowed; NULL: one process):
+                                   x and ys hold this rank's rows, the ranks'
+                                   blocks consecutive in rank order */
     dcx_progress_fn progress;   /* optional: called once per ladder rung */
     void *progress_ctx;
 } dcx_complexity_params;
@@ -100,6 +122,17 @@ typedef struct dcx_complexity_result {
  * it with dcx_complexity_free. */
 dcx_status dcx_complexity(const dcx_matrix *x, const dcx_matrix *y, const dcx_complexity_params *p,
                           dcx_complexity_result **out);
+
+/* The same measurement reading X and Y from sources (this rank's rows when
+ * distributed: dcx_source_slice), in blocks of rows: X is read three times
+ * (means, scatter, projection: the source is rewound for each) and never
+ * held whole, Y once. What is kept is the reduced X and the centred Y,
+ * (rows, r + d_y) doubles (in a scratch file beyond params.scratch_mb), and
+ * O(rows) numbers per k-means task. Read
+ * errors of the sources (NaN/Inf, truncated files) are returned as the
+ * source reports them, naming the file. Otherwise as dcx_complexity. */
+dcx_status dcx_complexity_source(dcx_source *x, dcx_source *y, const dcx_complexity_params *p,
+                                 dcx_complexity_result **out);
 
 /* The complexity of several maps x → ys[i] with the same input x (e.g. the
  * input of a network to each of its layers), in one go: the PCA reduction of

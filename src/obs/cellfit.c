@@ -9,7 +9,16 @@
  * exactly an affine fit whose intercept is not penalised. A training part
  * with fewer than r + 2 samples (or no spread at all) predicts ȳ_T; an empty
  * one predicts the global mean. Cells are visited in order, so the error sum
- * is reproducible. */
+ * is reproducible.
+ *
+ * The fits are built from sums over the samples, so that each process of a
+ * distributed run contributes its own: a first pass sums x and y per cell
+ * and fold (the means x̄_T, ȳ_T), a second the centred X_cᵀX_c and Y_cᵀX_c,
+ * each summed over the ranks; every rank then solves the same ridge
+ * problems and predicts its own samples, and the squared errors are summed.
+ * Centring with the exact means of the part (two passes) avoids the
+ * cancellation of raw sums around a large mean. The cells are fitted in
+ * batches whose sums take at most 32 MiB. */
 #include <math.h>
 #include <string.h>
 
@@ -24,22 +33,6 @@ double dcx__entropy_counts(const int64_t *c, int64_t m, int64_t total)
             h -= p * log(p);
         }
     return h;
-}
-
-static void gather(const double *src, int64_t cols, const int64_t *idx, int64_t m, double *dst)
-{
-    for (int64_t i = 0; i < m; i++) memcpy(dst + i * cols, src + idx[i] * cols, (size_t)cols * sizeof *dst);
-}
-
-/* Column means of the rows idx[0..m) of a (., cols). */
-static void col_mean_idx(const double *a, int64_t cols, const int64_t *idx, int64_t m, double *mean)
-{
-    memset(mean, 0, (size_t)cols * sizeof *mean);
-    for (int64_t i = 0; i < m; i++) {
-        const double *ai = a + idx[i] * cols;
-        for (int64_t j = 0; j < cols; j++) mean[j] += ai[j];
-    }
-    for (int64_t j = 0; j < cols; j++) mean[j] /= (double)m;
 }
 
 /* sse[g] += Σ_i Σ_{j in group g} (y_idx[i],j − pred_j − p_ij)², with p the
@@ -68,108 +61,152 @@ static void add_sse(const double *y, int64_t dy, const int64_t *goff, int ng, co
     }
 }
 
-/* Rows per chunk when the outputs are gathered for the fit and predicted:
- * the buffers stay small (chunk x dy) however many outputs share the fit. */
+/* Rows per chunk when the parts are gathered for the sums and predicted:
+ * the buffers stay small (chunk x (r + dy)) however large a cell is. */
 #define CHUNK 1024
+/* Doubles of moments held at once (32 MiB): the cells are fitted in batches
+ * of at most this many sums. */
+#define MOM_BUDGET ((int64_t)1 << 22)
 
-dcx_status dcx__cell_fit_sse(const double *z, int64_t n, int64_t r, const double *y, int64_t dy,
+enum { FIT_SKIP, FIT_GLOBAL, FIT_MEAN, FIT_LINEAR };
+
+/* Rows idx[0..m) of a (., cols), minus `sub` (cols), into dst (m, cols). */
+static void gather_centred(const double *a, int64_t cols, const int64_t *idx, int64_t m, const double *sub,
+                           double *dst)
+{
+    for (int64_t i = 0; i < m; i++) {
+        const double *ai = a + idx[i] * cols;
+        double *di = dst + i * cols;
+        for (int64_t j = 0; j < cols; j++) di[j] = ai[j] - sub[j];
+    }
+}
+
+#define LOCAL_ALLOC(ptr, count) (((ptr) = dcx__calloc((size_t)(count), sizeof *(ptr))) != NULL)
+
+dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, const double *y, int64_t dy,
                              const int64_t *goff, int ng, const int64_t *cell, int64_t k, const unsigned char *fold,
                              const double *ybar_global, double *sse)
 {
     dcx_status st = DCX_OK;
-    int64_t *off = NULL, *idx = NULL, *fill = NULL;
-    double *xt = NULL, *yc = NULL, *xe = NULL, *xm = NULL, *ym = NULL, *a = NULL, *wt = NULL, *pr = NULL;
-    /* Counting sort of the samples by part p = 2·cell + fold. */
-    const int64_t parts = 2 * k;
-    DCX_ALLOC(off, parts + 1);
-    DCX_ALLOC(fill, parts);
-    DCX_ALLOC(idx, n);
+    const dcx_dist *dist = rows->dist;
+    const int64_t n = rows->nloc, parts = 2 * k;
+    int64_t *off = NULL, *idx = NULL, *fill = NULL, *cnt = NULL;
+    double *xc = NULL, *yc = NULL, *pr = NULL, *mean = NULL, *mom = NULL;
+    unsigned char *mode = NULL;
+    /* per part: the means of x and y, then the centred XᵀX (r, r) and
+     * (Y−ȳ)ᵀ(X−x̄) (dy, r), which the solve turns into Wᵀ */
+    const int64_t mrow = r + dy, srow = r * r + dy * r;
+    int64_t cb = MOM_BUDGET / (2 * (mrow + srow));
+    if (cb < 1) cb = 1;
+    if (cb > k) cb = k;
+    int ok = LOCAL_ALLOC(off, parts + 1) && LOCAL_ALLOC(fill, parts) && LOCAL_ALLOC(idx, n) &&
+             LOCAL_ALLOC(cnt, parts) && LOCAL_ALLOC(xc, CHUNK * r) && LOCAL_ALLOC(yc, CHUNK * dy) &&
+             LOCAL_ALLOC(pr, CHUNK * dy) && LOCAL_ALLOC(mean, 2 * cb * mrow) && LOCAL_ALLOC(mom, 2 * cb * srow) &&
+             LOCAL_ALLOC(mode, 2 * cb);
+    DCX_TRY(dcx_dist_agree(dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "cell fits: out of memory")));
+    /* Counting sort of this rank's samples by part p = 2·cell + fold. */
     for (int64_t i = 0; i < n; i++) {
         DCX_ASSERT(cell[i] >= 0 && cell[i] < k && fold[i] < 2);
         off[2 * cell[i] + fold[i] + 1]++;
     }
-    int64_t maxpart = 1;
     for (int64_t p = 0; p < parts; p++) {
-        if (off[p + 1] > maxpart) maxpart = off[p + 1];
+        cnt[p] = off[p + 1];
         off[p + 1] += off[p];
     }
     for (int64_t i = 0; i < n; i++) {
         int64_t p = 2 * cell[i] + fold[i];
         idx[off[p] + fill[p]++] = i;
     }
-    const int64_t chunk = maxpart < CHUNK ? maxpart : CHUNK;
-    DCX_ALLOC(xt, maxpart * r);
-    DCX_ALLOC(xe, chunk * r);
-    DCX_ALLOC(yc, chunk * dy);
-    DCX_ALLOC(pr, chunk * dy);
-    DCX_ALLOC(xm, r);
-    DCX_ALLOC(ym, dy);
-    DCX_ALLOC(a, r * r);
-    DCX_ALLOC(wt, dy * r);
+    DCX_TRY(dcx_dist_sum_i64(dist, cnt, parts)); /* the size of every part over all ranks */
     for (int g = 0; g < ng; g++) sse[g] = 0;
-    for (int64_t q = 0; q < k; q++)
-        for (int f = 0; f < 2; f++) {
-            const int64_t *tr = idx + off[2 * q + f], *te = idx + off[2 * q + 1 - f];
-            int64_t nt = off[2 * q + f + 1] - off[2 * q + f];
-            int64_t ne = off[2 * q + 2 - f] - off[2 * q + 1 - f];
-            if (ne == 0) continue;
-            if (nt == 0) {
-                add_sse(y, dy, goff, ng, te, ne, ybar_global, NULL, sse);
-                continue;
+    for (int64_t q0 = 0; q0 < k; q0 += cb) {
+        const int64_t nb = 2 * ((q0 + cb < k ? q0 + cb : k) - q0);
+        /* 1. the means of each part */
+        memset(mean, 0, (size_t)(nb * mrow) * sizeof *mean);
+        for (int64_t b = 0; b < nb; b++) {
+            const int64_t p = 2 * q0 + b;
+            double *xm = mean + b * mrow, *ym = xm + r;
+            for (int64_t t = off[p]; t < off[p + 1]; t++) {
+                const double *zi = z + idx[t] * r, *yi = y + idx[t] * dy;
+                for (int64_t j = 0; j < r; j++) xm[j] += zi[j];
+                for (int64_t j = 0; j < dy; j++) ym[j] += yi[j];
             }
-            col_mean_idx(y, dy, tr, nt, ym);
-            if (nt < r + 2) {
-                add_sse(y, dy, goff, ng, te, ne, ym, NULL, sse);
-                continue;
+        }
+        DCX_TRY(dcx_dist_sum_f64(dist, mean, nb * mrow));
+        for (int64_t b = 0; b < nb; b++) {
+            const int64_t p = 2 * q0 + b, nt = cnt[p], ne = cnt[p ^ 1];
+            if (nt > 0)
+                for (int64_t j = 0; j < mrow; j++) mean[b * mrow + j] /= (double)nt;
+            /* training part p predicts the cell's other fold p ^ 1 */
+            mode[b] = ne == 0 ? FIT_SKIP : nt == 0 ? FIT_GLOBAL : nt < r + 2 ? FIT_MEAN : FIT_LINEAR;
+        }
+        /* 2. the centred sums of the parts to fit */
+        memset(mom, 0, (size_t)(nb * srow) * sizeof *mom);
+        st = DCX_OK;
+        for (int64_t b = 0; b < nb && st == DCX_OK; b++) {
+            if (mode[b] != FIT_LINEAR) continue;
+            const int64_t p = 2 * q0 + b;
+            const double *xm = mean + b * mrow, *ym = xm + r;
+            double *a = mom + b * srow, *wt = a + r * r;
+            for (int64_t c0 = off[p]; c0 < off[p + 1] && st == DCX_OK; c0 += CHUNK) {
+                int64_t cn = off[p + 1] - c0 < CHUNK ? off[p + 1] - c0 : CHUNK;
+                gather_centred(z, r, idx + c0, cn, xm, xc);
+                gather_centred(y, dy, idx + c0, cn, ym, yc);
+                st = dcx__dsyrk_t(r, cn, 1.0, xc, r, 1.0, a, r);
+                if (st == DCX_OK) st = dcx__dgemm(1, 0, dy, r, cn, 1.0, yc, dy, xc, r, 1.0, wt, r);
             }
-            gather(z, r, tr, nt, xt);
-            col_mean_idx(z, r, tr, nt, xm);
-            for (int64_t i = 0; i < nt; i++)
-                for (int64_t j = 0; j < r; j++) xt[i * r + j] -= xm[j];
-            DCX_TRY(dcx__dsyrk_t(r, nt, 1.0, xt, r, 0.0, a, r));
+        }
+        DCX_TRY(dcx_dist_agree(dist, st));
+        DCX_TRY(dcx_dist_sum_f64(dist, mom, nb * srow));
+        /* 3. the ridge solves, the same on every rank:
+         * (X_cᵀX_c + ρI) W = X_cᵀ Y_c, Wᵀ (dy, r) in place */
+        for (int64_t b = 0; b < nb; b++) {
+            if (mode[b] != FIT_LINEAR) continue;
+            double *a = mom + b * srow, *wt = a + r * r;
             double trace = 0;
             for (int64_t j = 0; j < r; j++) trace += a[j * r + j];
             if (!(trace > 0)) { /* all training inputs coincide: no slope to fit */
-                add_sse(y, dy, goff, ng, te, ne, ym, NULL, sse);
+                mode[b] = FIT_MEAN;
                 continue;
             }
             double rho = 1e-6 * trace / (double)r;
             for (int64_t j = 0; j < r; j++) a[j * r + j] += rho;
-            /* Wᵀ (dy, r) = Y_cᵀ X_c, accumulated over chunks of the part,
-             * then solved in place: (X_cᵀX_c + ρI) W = X_cᵀ Y_c. */
-            for (int64_t c0 = 0; c0 < nt; c0 += chunk) {
-                int64_t cn = nt - c0 < chunk ? nt - c0 : chunk;
-                for (int64_t i = 0; i < cn; i++) {
-                    const double *yi = y + tr[c0 + i] * dy;
-                    double *ci = yc + i * dy;
-                    for (int64_t j = 0; j < dy; j++) ci[j] = yi[j] - ym[j];
-                }
-                DCX_TRY(dcx__dgemm(1, 0, dy, r, cn, 1.0, yc, dy, xt + c0 * r, r, c0 ? 1.0 : 0.0, wt, r));
-            }
             st = dcx__dposv_cm(r, dy, a, r, wt, r);
             if (st != DCX_OK)
-                DCX_FAIL(DCX_ERR_NUMERIC, "ridge fit in cell %lld: %s", (long long)q, dcx_last_error());
-            /* predict the other fold: ŷ = ȳ_T + (x − x̄_T) W */
-            for (int64_t c0 = 0; c0 < ne; c0 += chunk) {
-                int64_t cn = ne - c0 < chunk ? ne - c0 : chunk;
-                gather(z, r, te + c0, cn, xe);
-                for (int64_t i = 0; i < cn; i++)
-                    for (int64_t j = 0; j < r; j++) xe[i * r + j] -= xm[j];
-                DCX_TRY(dcx__dgemm(0, 1, cn, dy, r, 1.0, xe, r, wt, r, 0.0, pr, dy));
-                add_sse(y, dy, goff, ng, te + c0, cn, ym, pr, sse);
+                DCX_FAIL(DCX_ERR_NUMERIC, "ridge fit in cell %lld: %s", (long long)(q0 + b / 2), dcx_last_error());
+        }
+        /* 4. predict this rank's samples of the other folds:
+         * ŷ = ȳ_T + (x − x̄_T) W, cells and folds in order */
+        for (int64_t b = 0; b < nb; b++) {
+            const int64_t te = (2 * q0 + b) ^ 1;
+            const int64_t *ti = idx + off[te], ne = off[te + 1] - off[te];
+            const double *xm = mean + b * mrow, *ym = xm + r, *wt = mom + b * srow + r * r;
+            if (mode[b] == FIT_SKIP || ne == 0) continue;
+            if (mode[b] == FIT_GLOBAL) {
+                add_sse(y, dy, goff, ng, ti, ne, ybar_global, NULL, sse);
+            } else if (mode[b] == FIT_MEAN) {
+                add_sse(y, dy, goff, ng, ti, ne, ym, NULL, sse);
+            } else {
+                for (int64_t c0 = 0; c0 < ne; c0 += CHUNK) {
+                    int64_t cn = ne - c0 < CHUNK ? ne - c0 : CHUNK;
+                    gather_centred(z, r, ti + c0, cn, xm, xc);
+                    DCX_TRY(dcx__dgemm(0, 1, cn, dy, r, 1.0, xc, r, wt, r, 0.0, pr, dy));
+                    add_sse(y, dy, goff, ng, ti + c0, cn, ym, pr, sse);
+                }
             }
         }
+    }
+    DCX_TRY(dcx_dist_sum_f64(dist, sse, ng));
 fail:
     free(off);
     free(fill);
     free(idx);
-    free(xt);
-    free(xe);
+    free(cnt);
+    free(xc);
     free(yc);
     free(pr);
-    free(xm);
-    free(ym);
-    free(a);
-    free(wt);
+    free(mean);
+    free(mom);
+    free(mode);
     return st;
 }

@@ -5,7 +5,12 @@
  * k-means cells for K = 1, 2, 4, …, fit one affine map per cell with 2-fold
  * cross-validation, and report the out-of-fold error η(K), the partition
  * entropy H(K), the complexity C(ε) = H(smallest K with η(K) <= ε) and the
- * scaling exponent γ of η(K) ∝ K^−γ. */
+ * scaling exponent γ of η(K) ∝ K^−γ.
+ *
+ * X and Y are read from sources (matrices are wrapped as sources): X in
+ * blocks by the PCA, Y once. Every sum over the samples is also summed over
+ * the processes of a distributed run (dcx_dist), and one process is the
+ * case P = 1 of the same code; the folds hash (seed, row index). */
 #include <math.h>
 #include <string.h>
 
@@ -23,6 +28,7 @@ void dcx_complexity_params_default(dcx_complexity_params *p)
     p->var_keep = 0.999;
     p->restarts = 3;
     p->max_iter = 100;
+    p->scratch_mb = 4096;
 }
 
 void dcx_complexity_free(dcx_complexity_result *r)
@@ -34,19 +40,53 @@ void dcx_complexity_free(dcx_complexity_result *r)
     free(r);
 }
 
-/* 1 when every column of a (n, d), row stride ld, is constant. */
-static int all_constant(const double *a, int64_t n, int64_t d, int64_t ld)
+/* The folds are drawn in aligned blocks of 64 rows (rows 64b … 64b+63):
+ * each row gets a hash of (seed, row index) — the output of splitmix64 at
+ * that position of a sequence keyed by the seed — and the half of its block
+ * with the smaller hashes goes to fold 0 (the first ⌊m/2⌋ of a block of m
+ * rows; ties, which need equal 64-bit hashes, by row index). Every block is
+ * split exactly in half, so the folds are two halves up to one row per
+ * block, neighbouring rows are not forced apart (a row's partner in the
+ * other fold is random within its block), and the fold of a row depends on
+ * the seed and its index only: any block of rows (a rank of a distributed
+ * run, a block read from disk) draws its folds without the others. */
+#define FOLD_BLOCK 64
+
+static uint64_t mix64(uint64_t z)
 {
-    for (int64_t j = 0; j < d; j++)
-        for (int64_t i = 1; i < n; i++)
-            if (a[i * ld + j] != a[j]) return 0;
-    return 1;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
 }
 
-/* Rows of m as double into dst (m->rows, m->cols) with row stride ld. */
-static void load_strided(const dcx_matrix *m, double *dst, int64_t ld)
+void dcx__fold_draw(uint64_t seed, int64_t row0, int64_t n, int64_t ntot, unsigned char *folds)
 {
-    for (int64_t i = 0; i < m->rows; i++) dcx__load_rows_f64(m, i, 1, dst + i * ld);
+    dcx_rng rng;
+    dcx_rng_seed_stream(&rng, seed, 999);
+    const uint64_t key = dcx_rng_u64(&rng);
+    uint64_t h[FOLD_BLOCK];
+    int64_t b0 = -1;
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t g = row0 + i, b = g / FOLD_BLOCK, lo = b * FOLD_BLOCK;
+        const int64_t m = ntot - lo < FOLD_BLOCK ? ntot - lo : FOLD_BLOCK;
+        if (b != b0) { /* the hashes of the whole block */
+            for (int64_t t = 0; t < m; t++) h[t] = mix64(key + ((uint64_t)(lo + t) + 1) * 0x9E3779B97F4A7C15ULL);
+            b0 = b;
+        }
+        const int64_t me = g - lo;
+        int64_t below = 0; /* rows of the block before this one in (hash, index) order */
+        for (int64_t t = 0; t < m; t++) below += h[t] < h[me] || (h[t] == h[me] && t < me);
+        folds[i] = below < m / 2 ? 0 : 1;
+    }
+}
+
+/* 1 when every row of a (n, d), row stride ld, equals `ref` (d). */
+static int all_constant_as(const double *a, int64_t n, int64_t d, int64_t ld, const double *ref)
+{
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++)
+            if (a[i * ld + j] != ref[j]) return 0;
+    return 1;
 }
 
 static dcx_status check_params(const dcx_complexity_params *p)
@@ -70,7 +110,8 @@ static dcx_status check_params(const dcx_complexity_params *p)
  * ladder, and the outputs of every Y side by side (column groups). */
 typedef struct cx_job {
     const dcx_complexity_params *p;
-    int64_t n, r;
+    const dcx__rows *rows;    /* this rank's n = rows->nloc rows of all */
+    int64_t r;
     const double *z;          /* (n, r) reduced X */
     const double *zsq;        /* (n) its squared row norms */
     const double *y;          /* (n, dy) the centred outputs of all groups */
@@ -78,7 +119,7 @@ typedef struct cx_job {
     const int64_t *goff;      /* (ng + 1) column groups */
     int ng;
     const double *yzero;      /* (dy) zeros: the global mean of a centred Y */
-    const unsigned char *folds;
+    const unsigned char *folds; /* (n) this rank's rows' folds */
     int nl;                   /* ladder rungs, K = 2^j */
     dcx__km_run *runs;        /* (nl, restarts); rung 0 (K = 1) unused */
     const int64_t **cells;    /* (nl) winning labels per rung */
@@ -99,8 +140,8 @@ static dcx_status kmeans_task(void *ctx, int64_t t)
     dcx_rng sr;
     dcx_rng_seed_stream(&sr, jb->p->seed, 1000 + (uint64_t)j);
     uint64_t seed = dcx_rng_u64(&sr);
-    return dcx__kmeans_restart(jb->z, jb->zsq, jb->n, jb->r, (int64_t)1 << j, jb->p->max_iter, seed, q, NULL, NULL,
-                               &jb->runs[(int64_t)j * R + q]);
+    return dcx__kmeans_restart(jb->z, jb->zsq, jb->rows, jb->r, (int64_t)1 << j, jb->p->max_iter, seed, q, NULL,
+                               NULL, &jb->runs[(int64_t)j * R + q]);
 }
 
 /* Phase B: the cell fits of one rung, for every output group at once. */
@@ -108,7 +149,7 @@ static dcx_status fit_task(void *ctx, int64_t t)
 {
     cx_job *jb = ctx;
     int j = jb->nl - 1 - (int)t;
-    return dcx__cell_fit_sse(jb->z, jb->n, jb->r, jb->y, jb->dy, jb->goff, jb->ng, jb->cells[j], (int64_t)1 << j,
+    return dcx__cell_fit_sse(jb->z, jb->rows, jb->r, jb->y, jb->dy, jb->goff, jb->ng, jb->cells[j], (int64_t)1 << j,
                              jb->folds, jb->yzero, jb->sse + (int64_t)j * jb->ng);
 }
 
@@ -180,20 +221,28 @@ fail:
     return st;
 }
 
+/* calloc of a local buffer; the ranks agree on the outcome before the next
+ * collective. */
+#define LOCAL_ALLOC(ptr, count) (((ptr) = dcx__calloc((size_t)(count), sizeof *(ptr))) != NULL)
+
 /* The measurement behind dcx_complexity (single = 1: a Y of zero variance
- * is an error) and dcx_complexity_multi (single = 0: its result is NULL). */
-static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, const dcx_complexity_params *p,
-                      int single, dcx_complexity_result **out)
+ * is an error) and dcx_complexity_multi (single = 0: its result is NULL).
+ * Distributed (p->dist), x and ys hold this rank's rows: every sum over the
+ * samples is summed over the ranks, and the single process is the case
+ * P = 1 of the same code. */
+static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_complexity_params *p, int single,
+                      dcx_complexity_result **out)
 {
     dcx_status st = DCX_OK;
     double *ya = NULL, *z = NULL, *zsq = NULL, *yzero = NULL, *sst = NULL, *sse = NULL;
-    int64_t *goff = NULL, *zeros = NULL;
-    double *mean = NULL;
+    int64_t *goff = NULL, *zeros = NULL, *icount = NULL;
+    double *mean = NULL, *first = NULL, *blk = NULL;
     int *group = NULL;
     unsigned char *folds = NULL;
     dcx__km_run *runs = NULL;
     const int64_t **cells = NULL;
     dcx_complexity_result **res = NULL;
+    dcx__rows rows = {0};
     int nl = 0;
     char name[32];
     if (ny < 1) DCX_FAIL(DCX_ERR_ARG, "complexity: at least one Y is needed");
@@ -202,62 +251,105 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
     for (int i = 0; i < ny; i++)
         if (!ys[i]) DCX_FAIL(DCX_ERR_ARG, "complexity: NULL argument");
     DCX_TRY(check_params(p));
-    const int64_t n = x->rows, dx = x->cols;
-    int64_t dyall = 0;
+    const int64_t dx = dcx_source_cols(x);
+    int64_t dyall = 0, cmax = 1;
     for (int i = 0; i < ny; i++) {
-        if (ys[i]->rows != n)
-            DCX_FAIL(DCX_ERR_ARG, "X has %lld rows but Y has %lld: the rows must be the same samples",
-                     (long long)n, (long long)ys[i]->rows);
-        if (ys[i]->cols < 1) DCX_FAIL(DCX_ERR_ARG, "X and Y need at least one column each");
-        dyall += ys[i]->cols;
+        const int64_t c = dcx_source_cols(ys[i]);
+        if (c < 1) DCX_FAIL(DCX_ERR_ARG, "X and Y need at least one column each");
+        dyall += c;
+        cmax = c > cmax ? c : cmax;
     }
     if (dx < 1) DCX_FAIL(DCX_ERR_ARG, "X and Y need at least one column each");
+    /* the rows of every rank; the rows of each Y over all ranks */
+    DCX_TRY(dcx__rows_init(p->dist, dcx_source_rows(x), &rows));
+    const int64_t n = rows.n, nloc = rows.nloc;
+    DCX_ALLOC(icount, ny > 1 ? ny : 1);
+    for (int i = 0; i < ny; i++) icount[i] = dcx_source_rows(ys[i]);
+    DCX_TRY(dcx_dist_sum_i64(p->dist, icount, ny));
+    for (int i = 0; i < ny; i++) {
+        if (icount[i] != n)
+            DCX_FAIL(DCX_ERR_ARG, "X has %lld rows but Y has %lld: the rows must be the same samples",
+                     (long long)n, (long long)icount[i]);
+        if (dcx_source_rows(ys[i]) != nloc)
+            DCX_FAIL(DCX_ERR_ARG, "complexity: each process must hold the same rows of X and Y");
+    }
     if (n < 2) DCX_FAIL(DCX_ERR_DEGENERATE, "too few samples (%lld) to measure complexity", (long long)n);
     int64_t cnt;
-    if (!dcx__mul_ok(n, dyall, &cnt)) DCX_FAIL(DCX_ERR_ARG, "Y: matrix too large");
+    if (!dcx__mul_ok(nloc, dyall, &cnt)) DCX_FAIL(DCX_ERR_ARG, "Y: matrix too large");
 
     /* 1b. the outputs, centred, side by side; a Y of zero variance keeps no
      * columns (multi) or stops the measurement (single) */
-    DCX_ALLOC(ya, cnt);
-    DCX_ALLOC(goff, ny + 1);
-    DCX_ALLOC(group, ny);
-    DCX_ALLOC(sst, ny);
-    int64_t cmax = 1;
-    for (int i = 0; i < ny; i++) cmax = ys[i]->cols > cmax ? ys[i]->cols : cmax;
-    DCX_ALLOC(mean, cmax);
-    int ng = 0;
-    int64_t dy = 0;
-    for (int i = 0; i < ny; i++) {
-        const int64_t c = ys[i]->cols;
-        double *blk = ya + dy;
+    /* Y is read in blocks of about 8 MB */
+    int64_t bs = ((int64_t)1 << 20) / cmax;
+    if (bs < 1) bs = 1;
+    if (bs > nloc) bs = nloc > 0 ? nloc : 1;
+    /* the centred Y and (later) the reduced X of this rank's rows go to a
+     * scratch file beyond the memory budget */
+    const int64_t rcap = p->rmax < dx ? p->rmax : dx;
+    const double budget = p->scratch_mb == 0 ? 4096.0 : p->scratch_mb < 0 ? -1.0 : (double)p->scratch_mb;
+    const int scratch = (double)nloc * (double)(dyall + rcap) * 8.0 > budget * 1048576.0;
+    int ok = LOCAL_ALLOC(goff, ny + 1) && LOCAL_ALLOC(group, ny) && LOCAL_ALLOC(sst, ny) &&
+             LOCAL_ALLOC(mean, dyall) && LOCAL_ALLOC(first, dyall) && LOCAL_ALLOC(blk, bs * cmax);
+    st = ok ? dcx__big_calloc(&ya, cnt, sizeof *ya, scratch)
+            : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory");
+    for (int i = 0, c0 = 0; i < ny && st == DCX_OK; c0 += (int)dcx_source_cols(ys[i]), i++) {
+        const int64_t c = dcx_source_cols(ys[i]);
         if (single) snprintf(name, sizeof name, "Y");
         else snprintf(name, sizeof name, "Y[%d]", i);
-        load_strided(ys[i], blk, dyall);
-        for (int64_t r0 = 0; r0 < n; r0++) DCX_TRY(dcx__check_finite_rows(blk + r0 * dyall, r0, 1, c, name));
-        group[i] = -1;
-        if (all_constant(blk, n, c, dyall)) {
-            if (single)
-                DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance (every output is the same): the nonlinearity "
-                                             "eta is undefined");
-            continue;
+        st = dcx_source_rewind(ys[i]);
+        for (int64_t r0 = 0; r0 < nloc && st == DCX_OK;) {
+            int64_t got = 0;
+            st = dcx_source_read(ys[i], nloc - r0 < bs ? nloc - r0 : bs, blk, &got);
+            if (st == DCX_OK && got == 0) st = dcx_set_error(DCX_ERR_FORMAT, "%s: fewer rows than announced", name);
+            if (st == DCX_OK) st = dcx__check_finite_rows(blk, rows.row0 + r0, got, c, name);
+            for (int64_t t = 0; t < got && st == DCX_OK; t++)
+                memcpy(ya + (r0 + t) * dyall + c0, blk + t * c, (size_t)c * sizeof *ya);
+            r0 += got;
         }
-        double s = 0;
-        memset(mean, 0, (size_t)c * sizeof *mean);
-        for (int64_t r0 = 0; r0 < n; r0++)
-            for (int64_t j = 0; j < c; j++) mean[j] += blk[r0 * dyall + j];
-        for (int64_t j = 0; j < c; j++) mean[j] /= (double)n;
-        for (int64_t r0 = 0; r0 < n; r0++)
+    }
+    free(blk);
+    blk = NULL;
+    DCX_TRY(dcx_dist_agree(p->dist, st)); /* a NaN in any rank's rows stops all */
+    /* the first sample's outputs (from the rank holding it), the column
+     * sums, and whether any sample differs from the first */
+    if (nloc > 0 && rows.row0 == 0) memcpy(first, ya, (size_t)dyall * sizeof *first);
+    DCX_TRY(dcx_dist_sum_f64(p->dist, first, dyall));
+    for (int64_t r0 = 0; r0 < nloc; r0++)
+        for (int64_t j = 0; j < dyall; j++) mean[j] += ya[r0 * dyall + j];
+    DCX_TRY(dcx_dist_sum_f64(p->dist, mean, dyall));
+    for (int64_t j = 0; j < dyall; j++) mean[j] /= (double)n;
+    for (int i = 0, c0 = 0; i < ny; c0 += (int)dcx_source_cols(ys[i]), i++) {
+        const int64_t c = dcx_source_cols(ys[i]);
+        icount[i] = !all_constant_as(ya + c0, nloc, c, dyall, first + c0);
+        sst[i] = 0;
+        for (int64_t r0 = 0; r0 < nloc; r0++)
             for (int64_t j = 0; j < c; j++) {
-                double v = blk[r0 * dyall + j] - mean[j];
-                blk[r0 * dyall + j] = v;
-                s += v * v;
+                double v = ya[r0 * dyall + c0 + j] - mean[c0 + j];
+                ya[r0 * dyall + c0 + j] = v;
+                sst[i] += v * v;
             }
-        if (!(s > 0)) {
-            if (single) DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance: the nonlinearity eta is undefined");
+    }
+    DCX_TRY(dcx_dist_sum_i64(p->dist, icount, ny));
+    DCX_TRY(dcx_dist_sum_f64(p->dist, sst, ny));
+    int ng = 0, ybad = 0; /* single: Y of zero variance, reported after X is read */
+    int64_t dy = 0;
+    for (int i = 0, c0 = 0; i < ny; c0 += (int)dcx_source_cols(ys[i]), i++) {
+        const int64_t c = dcx_source_cols(ys[i]);
+        group[i] = -1;
+        if (icount[i] == 0) {
+            ybad = 1;
             continue;
         }
+        if (!(sst[i] > 0)) {
+            ybad = 2;
+            continue;
+        }
+        /* keep the group: move its columns to [dy, dy + c) */
+        if (dy != c0)
+            for (int64_t r0 = 0; r0 < nloc; r0++)
+                memmove(ya + r0 * dyall + dy, ya + r0 * dyall + c0, (size_t)c * sizeof *ya);
         group[i] = ng;
-        sst[ng] = s;
+        sst[ng] = sst[i];
         goff[ng] = dy;
         ng++;
         dy += c;
@@ -265,13 +357,17 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
     }
     /* the groups are packed at row stride dyall: compact to stride dy */
     if (dy < dyall)
-        for (int64_t r0 = 1; r0 < n; r0++) memmove(ya + r0 * dy, ya + r0 * dyall, (size_t)dy * sizeof *ya);
+        for (int64_t r0 = 1; r0 < nloc; r0++) memmove(ya + r0 * dy, ya + r0 * dyall, (size_t)dy * sizeof *ya);
     if (dy == 0) dy = 1; /* nothing to measure; keep the shapes valid below */
 
     /* 1. reduce X */
     int64_t r;
     double var_kept;
-    DCX_TRY(dcx__pca_reduce(x, "X", p->rmax, p->var_keep, &z, &r, &var_kept));
+    DCX_TRY(dcx__pca_reduce(x, &rows, "X", p->rmax, p->var_keep, scratch, &z, &r, &var_kept));
+    if (single && ybad == 1)
+        DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance (every output is the same): the nonlinearity eta is "
+                                     "undefined");
+    if (single && ybad == 2) DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance: the nonlinearity eta is undefined");
 
     /* 3. the ladder */
     int64_t per_piece = 4 * (r + 1);
@@ -286,7 +382,7 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
                  (long long)r);
     for (int64_t k = 1; k <= kmax; k *= 2) nl++;
 
-    /* 2. folds */
+    /* 2. folds, of all samples (every rank: the result holds them) */
     DCX_ALLOC(folds, n);
     if (p->folds) {
         int64_t fc[2] = {0, 0};
@@ -299,14 +395,7 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
         }
         if (fc[0] == 0 || fc[1] == 0) DCX_FAIL(DCX_ERR_ARG, "complexity: both folds must hold samples");
     } else {
-        int64_t *perm = NULL;
-        dcx_rng rng;
-        dcx_rng_seed_stream(&rng, p->seed, 999);
-        DCX_ALLOC(perm, n);
-        for (int64_t i = 0; i < n; i++) perm[i] = i;
-        dcx_rng_shuffle_i64(&rng, perm, n);
-        for (int64_t i = 0; i < n; i++) folds[perm[i]] = i < n / 2 ? 0 : 1;
-        free(perm);
+        dcx__fold_draw(p->seed, 0, n, n, folds); /* n >= 2: the first block fills both folds */
     }
     if (ng == 0) { /* multi, every Y of zero variance: no result to compute */
         st = DCX_OK;
@@ -314,18 +403,17 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
     }
 
     /* 4–7. k-means restarts of every rung, then the cell fits of every
-     * rung, each phase on the task pool (results independent of threads) */
+     * rung, each phase on the task pool (results independent of threads;
+     * distributed, the tasks are collective and run one after the other) */
     const int R = p->restarts;
-    DCX_ALLOC(zsq, n);
-    dcx__row_norms(z, n, r, zsq);
-    DCX_ALLOC(runs, (int64_t)nl * R);
-    DCX_ALLOC(cells, nl);
-    DCX_ALLOC(zeros, n);
-    DCX_ALLOC(sse, (int64_t)nl * ng);
-    DCX_ALLOC(yzero, dy);
-    cx_job jb = {p, n, r, z, zsq, ya, dy, goff, ng, yzero, folds, nl, runs, cells, zeros, sse, 0, 0, 0};
+    ok = LOCAL_ALLOC(zsq, nloc) && LOCAL_ALLOC(runs, (int64_t)nl * R) && LOCAL_ALLOC(cells, nl) &&
+         LOCAL_ALLOC(zeros, nloc) && LOCAL_ALLOC(sse, (int64_t)nl * ng) && LOCAL_ALLOC(yzero, dy);
+    DCX_TRY(dcx_dist_agree(p->dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory")));
+    dcx__row_norms(z, nloc, r, zsq);
+    cx_job jb = {p, &rows, r, z, zsq, ya, dy, goff, ng, yzero, folds + rows.row0, nl, runs, cells, zeros, sse,
+                 0, 0, 0};
     jb.ntasks = (int64_t)(nl - 1) * R + nl;
-    int threads = dcx_get_threads();
+    int threads = rows.size > 1 ? 1 : dcx_get_threads();
     if (p->progress) p->progress(p->progress_ctx, "complexity ladder", 0, nl);
     DCX_TRY(dcx__parallel_tasks((int64_t)(nl - 1) * R, threads, kmeans_task, &jb, tick, &jb));
     cells[0] = zeros;
@@ -354,7 +442,7 @@ static dcx_status run(const dcx_matrix *x, const dcx_matrix *const *ys, int ny, 
         rs = res[i];
         rs->n = n;
         rs->dx = dx;
-        rs->dy = ys[i]->cols;
+        rs->dy = dcx_source_cols(ys[i]);
         rs->r = r;
         rs->var_kept = var_kept;
         rs->kmax_rule = kmax;
@@ -392,17 +480,57 @@ fail:
         for (int64_t t = 0; t < (int64_t)nl * p->restarts; t++) dcx__km_run_free(&runs[t]);
     free(runs);
     free(cells);
-    free(ya);
-    free(z);
+    dcx__big_free(ya);
+    dcx__big_free(z);
     free(zsq);
     free(yzero);
     free(sst);
     free(sse);
     free(goff);
     free(zeros);
+    free(icount);
     free(mean);
+    free(first);
+    free(blk);
     free(group);
     free(folds);
+    dcx__rows_free(&rows);
+    return st;
+}
+
+dcx_status dcx_complexity_source(dcx_source *x, dcx_source *y, const dcx_complexity_params *p,
+                                 dcx_complexity_result **out)
+{
+    if (!out) return dcx_set_error(DCX_ERR_ARG, "complexity: NULL argument");
+    *out = NULL;
+    if (!x || !y) return dcx_set_error(DCX_ERR_ARG, "complexity: NULL argument");
+    return run(x, &y, 1, p, 1, out);
+}
+
+/* The matrices as sources ("X", "Y"), then the measurement. */
+static dcx_status run_matrices(const dcx_matrix *x, const dcx_matrix *const *ys, int ny,
+                               const dcx_complexity_params *p, int single, dcx_complexity_result **out)
+{
+    dcx_status st = DCX_OK;
+    dcx_source *xs = NULL, **yss = NULL;
+    for (int i = 0; i < ny; i++) out[i] = NULL;
+    if (ny < 1) DCX_FAIL(DCX_ERR_ARG, "complexity: at least one Y is needed");
+    if (!x || !ys || !p) DCX_FAIL(DCX_ERR_ARG, "complexity: NULL argument");
+    DCX_ALLOC(yss, ny);
+    DCX_TRY(dcx_source_from_matrix(x, "X", &xs));
+    for (int i = 0; i < ny; i++) {
+        if (!ys[i]) DCX_FAIL(DCX_ERR_ARG, "complexity: NULL argument");
+        char name[32];
+        if (single) snprintf(name, sizeof name, "Y");
+        else snprintf(name, sizeof name, "Y[%d]", i);
+        DCX_TRY(dcx_source_from_matrix(ys[i], name, &yss[i]));
+    }
+    st = run(xs, yss, ny, p, single, out);
+fail:
+    dcx_source_free(xs);
+    if (yss)
+        for (int i = 0; i < ny; i++) dcx_source_free(yss[i]);
+    free(yss);
     return st;
 }
 
@@ -410,12 +538,12 @@ dcx_status dcx_complexity(const dcx_matrix *x, const dcx_matrix *y, const dcx_co
                           dcx_complexity_result **out)
 {
     *out = NULL;
-    return run(x, &y, 1, p, 1, out);
+    return run_matrices(x, &y, 1, p, 1, out);
 }
 
 dcx_status dcx_complexity_multi(const dcx_matrix *x, const dcx_matrix *const *ys, int ny,
                                 const dcx_complexity_params *p, dcx_complexity_result **out)
 {
     if (!out) return dcx_set_error(DCX_ERR_ARG, "complexity: NULL argument");
-    return run(x, ys, ny, p, 0, out);
+    return run_matrices(x, ys, ny, p, 0, out);
 }

@@ -63,6 +63,7 @@ static double dist2(const double *a, const double *b, int64_t d)
 
 typedef struct km_ws {
     const double *x;
+    const dcx__rows *rows; /* this rank's rows of all (n of them here) */
     int64_t n, d, k, block;
     const double *xsq; /* (n) ‖x_i‖² */
     double *csq;  /* (k) ‖c‖² */
@@ -162,17 +163,26 @@ fail:
     return st;
 }
 
-static double inertia_of(const km_ws *ws, const int64_t *labels, const double *c)
+/* Σ ‖x_i − c_{l(i)}‖² over all ranks' rows (collective). */
+static dcx_status inertia_of(const km_ws *ws, const int64_t *labels, const double *c, double *out)
 {
     double s = 0;
     for (int64_t i = 0; i < ws->n; i++) s += dist2(ws->x + i * ws->d, c + labels[i] * ws->d, ws->d);
-    return s;
+    dcx_status st = dcx_dist_sum_f64(ws->rows->dist, &s, 1);
+    *out = s;
+    return st;
 }
 
-/* Centres = means of their clusters; an empty cluster gets the point farthest
- * from its centre among clusters of size > 1, until none is empty. */
-static void update_centres(const km_ws *ws, int64_t *labels, double *c, int64_t *sizes, double *far)
+/* Centres = means of their clusters (sums and sizes over all ranks); an
+ * empty cluster gets the point farthest from its centre among clusters of
+ * size > 1 — the largest distance over all ranks, ties to the lowest global
+ * row index — until none is empty. sizes are the global sizes; scratch (P)
+ * f64 and iscratch (P) i64. Collective. */
+static dcx_status update_centres(const km_ws *ws, int64_t *labels, double *c, int64_t *sizes, double *far,
+                                 double *scratch, int64_t *iscratch)
 {
+    dcx_status st = DCX_OK;
+    const dcx__rows *rw = ws->rows;
     const int64_t n = ws->n, d = ws->d, k = ws->k;
     for (;;) {
         memset(c, 0, (size_t)(k * d) * sizeof *c);
@@ -183,6 +193,8 @@ static void update_centres(const km_ws *ws, int64_t *labels, double *c, int64_t 
             for (int64_t j = 0; j < d; j++) ci[j] += xi[j];
             sizes[labels[i]]++;
         }
+        DCX_TRY(dcx_dist_sum_f64(rw->dist, c, k * d));
+        DCX_TRY(dcx_dist_sum_i64(rw->dist, sizes, k));
         int64_t empty = -1;
         for (int64_t q = 0; q < k; q++) {
             if (sizes[q] > 0) {
@@ -192,7 +204,7 @@ static void update_centres(const km_ws *ws, int64_t *labels, double *c, int64_t 
                 empty = q;
             }
         }
-        if (empty < 0) return;
+        if (empty < 0) break;
         /* n >= k guarantees a cluster of size > 1 while one is empty. */
         int64_t pick = -1;
         double best = -1;
@@ -204,45 +216,106 @@ static void update_centres(const km_ws *ws, int64_t *labels, double *c, int64_t 
                 pick = i;
             }
         }
-        labels[pick] = empty;
+        /* every rank's candidate: the farthest overall, ties to the lower
+         * rank, i.e. the lower global row (each rank's slot is summed with
+         * zeros: exact) */
+        memset(scratch, 0, (size_t)rw->size * sizeof *scratch);
+        memset(iscratch, 0, (size_t)rw->size * sizeof *iscratch);
+        scratch[rw->rank] = best;
+        iscratch[rw->rank] = pick;
+        DCX_TRY(dcx_dist_sum_f64(rw->dist, scratch, rw->size));
+        DCX_TRY(dcx_dist_sum_i64(rw->dist, iscratch, rw->size));
+        int win = -1;
+        for (int q = 0; q < rw->size; q++)
+            if (iscratch[q] >= 0 && (win < 0 || scratch[q] > scratch[win])) win = q;
+        DCX_ASSERT(win >= 0);
+        if (win == rw->rank) labels[pick] = empty;
     }
+fail:
+    return st;
+}
+
+/* 1 when this rank holds global row g. A row is sent to every rank by
+ * summing a zeroed buffer that only its holder fills: adding zeros is
+ * exact. */
+static int owns(const dcx__rows *rw, int64_t g) { return dcx__rows_owner(rw, g) == rw->rank; }
+
+/* The index of the row drawn with probability ∝ closest (D²): u is a
+ * uniform draw times the total potential, tot (P) every rank's part of it.
+ * The rows are scanned in global order, so the pick does not depend on P
+ * beyond the rounding of the partial sums. Returns the rank holding the
+ * pick and, on that rank, its local index in *pick. */
+static int draw_d2(const km_ws *ws, const double *closest, const double *tot, double u, int64_t *pick)
+{
+    const dcx__rows *rw = ws->rows;
+    double acc = 0;
+    int owner = -1, last = -1;
+    for (int q = 0; q < rw->size; q++) {
+        if (!(tot[q] > 0)) continue;
+        last = q;
+        if (acc + tot[q] > u) {
+            owner = q;
+            break;
+        }
+        acc += tot[q];
+    }
+    if (owner < 0) owner = last; /* u at the very top (rounding): the last positive row */
+    *pick = -1;
+    if (owner == rw->rank)
+        for (int64_t i = 0; i < ws->n; i++) {
+            if (closest[i] <= 0) continue;
+            acc += closest[i];
+            *pick = i;
+            if (acc > u) break;
+        }
+    return owner;
 }
 
 /* Greedy k-means++: first centre uniform; each next one the best (lowest
  * potential) of `trials` candidates drawn with probability ∝ D². The
- * candidates' squared distances to all points are kept (cdist (n, trials)),
- * so that the winner's column updates D² without another pass. */
+ * candidates' squared distances to this rank's points are kept (cdist
+ * (n, trials)), so that the winner's column updates D² without another
+ * pass. Distributed: the draws come from the same stream on every rank;
+ * the rank holding a drawn row sends it (one sum of the candidate rows);
+ * the potentials of the candidates are summed per rank (tp, P x trials), so
+ * that every rank also knows each rank's part of the new potential. */
 static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *closest, double *cand,
-                                double *candsq, double *cdist)
+                                double *candsq, double *cdist, double *tp, double *tot)
 {
     dcx_status st = DCX_OK;
+    const dcx__rows *rw = ws->rows;
+    const int P = rw->size, me = rw->rank;
     const int64_t n = ws->n, d = ws->d, k = ws->k;
     const int64_t trials = 2 + (int64_t)floor(log((double)k));
-    int64_t first = (int64_t)dcx_rng_below(rng, (uint64_t)n);
-    memcpy(c, ws->x + first * d, (size_t)d * sizeof *c);
+    int64_t first = (int64_t)dcx_rng_below(rng, (uint64_t)rw->n);
+    memset(c, 0, (size_t)d * sizeof *c);
+    if (owns(rw, first)) memcpy(c, ws->x + (first - rw->row0) * d, (size_t)d * sizeof *c);
+    DCX_TRY(dcx_dist_sum_f64(rw->dist, c, d));
     double pot = 0;
     for (int64_t i = 0; i < n; i++) pot += closest[i] = dist2(ws->x + i * d, c, d);
+    memset(tot, 0, (size_t)P * sizeof *tot);
+    tot[me] = pot;
+    DCX_TRY(dcx_dist_sum_f64(rw->dist, tot, P));
+    pot = tot[0];
+    for (int q = 1; q < P; q++) pot += tot[q];
     for (int64_t q = 1; q < k; q++) {
+        memset(cand, 0, (size_t)(trials * d) * sizeof *cand);
         for (int64_t t = 0; t < trials; t++) {
             int64_t pick;
             if (pot > 0) {
-                double u = dcx_rng_uniform(rng) * pot, acc = 0;
-                pick = -1;
-                for (int64_t i = 0; i < n; i++) {
-                    if (closest[i] <= 0) continue;
-                    acc += closest[i];
-                    pick = i;
-                    if (acc > u) break;
-                }
+                double u = dcx_rng_uniform(rng) * pot;
+                if (draw_d2(ws, closest, tot, u, &pick) == me)
+                    memcpy(cand + t * d, ws->x + pick * d, (size_t)d * sizeof *cand);
             } else {
-                pick = (int64_t)dcx_rng_below(rng, (uint64_t)n);
+                int64_t g = (int64_t)dcx_rng_below(rng, (uint64_t)rw->n);
+                if (owns(rw, g)) memcpy(cand + t * d, ws->x + (g - rw->row0) * d, (size_t)d * sizeof *cand);
             }
-            memcpy(cand + t * d, ws->x + pick * d, (size_t)d * sizeof *cand);
         }
+        DCX_TRY(dcx_dist_sum_f64(rw->dist, cand, trials * d));
         row_norms(cand, trials, d, candsq);
         /* potential with each candidate added; distances in blocks */
-        double tpot[64];
-        for (int64_t t = 0; t < trials; t++) tpot[t] = 0;
+        double *mine = tp + (int64_t)me * trials;
+        memset(tp, 0, (size_t)(P * trials) * sizeof *tp);
         for (int64_t i0 = 0; i0 < n; i0 += ws->block) {
             int64_t m = n - i0 < ws->block ? n - i0 : ws->block;
             double *cd = cdist + i0 * trials;
@@ -250,19 +323,27 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
             for (int64_t i = 0; i < m; i++)
                 for (int64_t t = 0; t < trials; t++) {
                     double v = cd[i * trials + t];
-                    tpot[t] += v < closest[i0 + i] ? v : closest[i0 + i];
+                    mine[t] += v < closest[i0 + i] ? v : closest[i0 + i];
                 }
+        }
+        DCX_TRY(dcx_dist_sum_f64(rw->dist, tp, P * trials));
+        double tpot[64];
+        for (int64_t t = 0; t < trials; t++) {
+            tpot[t] = tp[t];
+            for (int r = 1; r < P; r++) tpot[t] += tp[(int64_t)r * trials + t];
         }
         int64_t bt = 0;
         for (int64_t t = 1; t < trials; t++)
             if (tpot[t] < tpot[bt]) bt = t;
         memcpy(c + q * d, cand + bt * d, (size_t)d * sizeof *c);
-        pot = 0; /* = tpot[bt]: the same sum in the same order */
         for (int64_t i = 0; i < n; i++) {
             double v = cdist[i * trials + bt];
             if (v < closest[i]) closest[i] = v;
-            pot += closest[i];
         }
+        /* the new potential: each rank's part was summed above, in the
+         * order in which closest is summed */
+        pot = tpot[bt];
+        for (int r = 0; r < P; r++) tot[r] = tp[(int64_t)r * trials + bt];
     }
 fail:
     return st;
@@ -279,20 +360,28 @@ void dcx__km_run_free(dcx__km_run *run)
 
 void dcx__row_norms(const double *x, int64_t n, int64_t d, double *out) { row_norms(x, n, d, out); }
 
-dcx_status dcx__kmeans_restart(const double *x, const double *xsq, int64_t n, int64_t d, int64_t k, int max_iter,
-                               uint64_t seed, int restart, dcx_kmeans_trace_fn trace, void *trace_ctx,
+/* calloc of a local buffer; the ranks agree on the outcome before the next
+ * collective (dcx_dist_agree), so an allocation failure stops all. */
+#define LOCAL_ALLOC(ptr, count) (((ptr) = dcx__calloc((size_t)(count), sizeof *(ptr))) != NULL)
+
+dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__rows *rows, int64_t d, int64_t k,
+                               int max_iter, uint64_t seed, int restart, dcx_kmeans_trace_fn trace, void *trace_ctx,
                                dcx__km_run *run)
 {
     dcx_status st = DCX_OK;
     km_ws ws = {0};
-    int64_t *lab = NULL, *sz = NULL;
-    double *cen = NULL, *far = NULL, *cand = NULL, *candsq = NULL, *cdist = NULL;
-    double *u = NULL, *l = NULL, *sums = NULL, *half = NULL, *move = NULL;
+    int64_t *lab = NULL, *sz = NULL, *szl = NULL, *isc = NULL;
+    double *cen = NULL, *far = NULL, *cand = NULL, *candsq = NULL, *cdist = NULL, *tp = NULL, *tot = NULL;
+    double *u = NULL, *l = NULL, *sums = NULL, *gsum = NULL, *half = NULL, *move = NULL;
     int64_t *fail_idx = NULL;
     memset(run, 0, sizeof *run);
+    const int64_t n = rows->nloc;
+    const int P = rows->size;
+    const dcx_dist *dist = rows->dist;
     const int64_t trials = 2 + (int64_t)floor(log((double)k));
     const int64_t width = k > trials ? k : trials;
     ws.x = x;
+    ws.rows = rows;
     ws.n = n;
     ws.d = d;
     ws.k = k;
@@ -300,27 +389,18 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, int64_t n, in
     ws.block = 65536 / width;
     if (ws.block < 64) ws.block = 64;
     if (ws.block > n) ws.block = n;
-    DCX_ALLOC(ws.csq, k);
-    DCX_ALLOC(ws.prod, ws.block * width);
-    DCX_ALLOC(lab, n);
-    DCX_ALLOC(sz, k);
-    DCX_ALLOC(cen, k * d);
-    DCX_ALLOC(far, n);
-    DCX_ALLOC(cand, trials * d);
-    DCX_ALLOC(candsq, trials);
-    DCX_ALLOC(cdist, n * trials);
-    DCX_ALLOC(u, n);
-    DCX_ALLOC(l, n);
-    DCX_ALLOC(sums, k * d);
-    DCX_ALLOC(half, k);
-    DCX_ALLOC(move, k);
-    DCX_ALLOC(fail_idx, n);
-    DCX_ALLOC(ws.gx, ws.block * d);
-    DCX_ALLOC(ws.gsq, ws.block);
+    int ok = LOCAL_ALLOC(ws.csq, k) && LOCAL_ALLOC(ws.prod, ws.block * width) && LOCAL_ALLOC(lab, n) &&
+             LOCAL_ALLOC(sz, k) && LOCAL_ALLOC(szl, k) && LOCAL_ALLOC(cen, k * d) && LOCAL_ALLOC(far, n) &&
+             LOCAL_ALLOC(cand, trials * d) && LOCAL_ALLOC(candsq, trials) && LOCAL_ALLOC(cdist, n * trials) &&
+             LOCAL_ALLOC(tp, (int64_t)P * trials) && LOCAL_ALLOC(tot, P) && LOCAL_ALLOC(isc, P) &&
+             LOCAL_ALLOC(u, n) && LOCAL_ALLOC(l, n) && LOCAL_ALLOC(sums, k * d) && LOCAL_ALLOC(gsum, k * d + k + 1) &&
+             LOCAL_ALLOC(half, k) && LOCAL_ALLOC(move, k) && LOCAL_ALLOC(fail_idx, n) &&
+             LOCAL_ALLOC(ws.gx, ws.block * d) && LOCAL_ALLOC(ws.gsq, ws.block);
+    DCX_TRY(dcx_dist_agree(dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "k-means: out of memory")));
     const int q = restart;
     dcx_rng rng;
     dcx_rng_seed_stream(&rng, seed, (uint64_t)q);
-    DCX_TRY(seed_plusplus(&ws, &rng, cen, far, cand, candsq, cdist));
+    DCX_TRY(seed_plusplus(&ws, &rng, cen, far, cand, candsq, cdist, tp, tot));
     free(cdist);
     cdist = NULL;
     for (int64_t i = 0; i < n; i++) lab[i] = -1;
@@ -329,7 +409,7 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, int64_t n, in
         int64_t changed = 0;
         row_norms(cen, k, d, ws.csq);
         if (it == 0) {
-            DCX_TRY(assign_points(&ws, cen, NULL, n, lab, u, l, sums, sz, &changed));
+            DCX_TRY(assign_points(&ws, cen, NULL, n, lab, u, l, sums, szl, &changed));
         } else {
             /* Hamerly: a point whose upper bound u stays below both half
              * the distance from its centre to the nearest other centre
@@ -363,10 +443,22 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, int64_t n, in
             }
             if (do_tight) tighten = 4 * rescued >= n1;
             /* most points unresolved: one contiguous pass beats gathering */
-            if (2 * nf > n) DCX_TRY(assign_points(&ws, cen, NULL, n, lab, u, l, sums, sz, &changed));
-            else DCX_TRY(assign_points(&ws, cen, fail_idx, nf, lab, u, l, sums, sz, &changed));
+            if (2 * nf > n) DCX_TRY(assign_points(&ws, cen, NULL, n, lab, u, l, sums, szl, &changed));
+            else DCX_TRY(assign_points(&ws, cen, fail_idx, nf, lab, u, l, sums, szl, &changed));
         }
-        if (trace) trace(trace_ctx, q, it, inertia_of(&ws, lab, cen));
+        if (trace) {
+            double jt;
+            DCX_TRY(inertia_of(&ws, lab, cen, &jt));
+            trace(trace_ctx, q, it, jt);
+        }
+        /* the centre sums, the sizes and the number of changed labels over
+         * all ranks, in one all-reduce (counts as doubles: exact below 2^53) */
+        memcpy(gsum, sums, (size_t)(k * d) * sizeof *gsum);
+        for (int64_t a = 0; a < k; a++) gsum[k * d + a] = (double)szl[a];
+        gsum[k * d + k] = (double)changed;
+        DCX_TRY(dcx_dist_sum_f64(dist, gsum, k * d + k + 1));
+        for (int64_t a = 0; a < k; a++) sz[a] = (int64_t)gsum[k * d + a];
+        changed = (int64_t)gsum[k * d + k];
         if (it > 0 && changed == 0) {
             conv = 1;
             break;
@@ -375,10 +467,13 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, int64_t n, in
         int empty = 0;
         for (int64_t a = 0; a < k; a++) empty |= sz[a] == 0;
         if (empty) {
-            update_centres(&ws, lab, cen, sz, far);
+            DCX_TRY(update_centres(&ws, lab, cen, sz, far, tot, isc));
             memset(sums, 0, (size_t)(k * d) * sizeof *sums);
-            for (int64_t i = 0; i < n; i++)
+            memset(szl, 0, (size_t)k * sizeof *szl);
+            for (int64_t i = 0; i < n; i++) {
                 for (int64_t j = 0; j < d; j++) sums[lab[i] * d + j] += x[i * d + j];
+                szl[lab[i]]++;
+            }
             for (int64_t i = 0; i < n; i++) {
                 u[i] = INFINITY;
                 l[i] = 0;
@@ -389,7 +484,7 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, int64_t n, in
             for (int64_t a = 0; a < k; a++) {
                 double inv = 1.0 / (double)sz[a], mv = 0;
                 for (int64_t j = 0; j < d; j++) {
-                    double c = sums[a * d + j] * inv, t = c - cen[a * d + j];
+                    double c = gsum[a * d + j] * inv, t = c - cen[a * d + j];
                     mv += t * t;
                     cen[a * d + j] = c;
                 }
@@ -409,8 +504,9 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, int64_t n, in
         }
     }
     /* final centres: exact means of the final labels (no running-sum drift) */
-    update_centres(&ws, lab, cen, sz, far);
-    double j = inertia_of(&ws, lab, cen);
+    DCX_TRY(update_centres(&ws, lab, cen, sz, far, tot, isc));
+    double j;
+    DCX_TRY(inertia_of(&ws, lab, cen, &j));
     if (!isfinite(j)) DCX_FAIL(DCX_ERR_NUMERIC, "k-means: non-finite inertia (overflow in the data?)");
     run->labels = lab;
     run->centres = cen;
@@ -426,14 +522,19 @@ fail:
     free(ws.prod);
     free(lab);
     free(sz);
+    free(szl);
+    free(isc);
     free(cen);
     free(far);
     free(cand);
     free(candsq);
     free(cdist);
+    free(tp);
+    free(tot);
     free(u);
     free(l);
     free(sums);
+    free(gsum);
     free(half);
     free(move);
     free(fail_idx);
@@ -444,6 +545,7 @@ fail:
 
 typedef struct km_job {
     const double *x, *xsq;
+    const dcx__rows *rows;
     int64_t n, d;
     const dcx_kmeans_params *p;
     dcx__km_run *runs; /* (restarts) */
@@ -452,8 +554,8 @@ typedef struct km_job {
 static dcx_status km_task(void *ctx, int64_t t)
 {
     km_job *jb = ctx;
-    return dcx__kmeans_restart(jb->x, jb->xsq, jb->n, jb->d, jb->p->k, jb->p->max_iter, jb->p->seed, (int)t, NULL,
-                               NULL, &jb->runs[t]);
+    return dcx__kmeans_restart(jb->x, jb->xsq, jb->rows, jb->d, jb->p->k, jb->p->max_iter, jb->p->seed, (int)t,
+                               NULL, NULL, &jb->runs[t]);
 }
 
 dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmeans_params *p,
@@ -463,6 +565,7 @@ dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmea
     dcx_kmeans_result *res = NULL;
     double *xsq = NULL;
     dcx__km_run *runs = NULL;
+    dcx__rows rows = {0};
     *out = NULL;
     const int64_t k = p->k;
     if (k < 1 || k > n)
@@ -473,12 +576,14 @@ dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmea
     if (d < 1) DCX_FAIL(DCX_ERR_ARG, "k-means: data has no columns");
     DCX_ALLOC(xsq, n);
     DCX_ALLOC(runs, p->restarts);
+    DCX_TRY(dcx__rows_init(NULL, n, &rows)); /* one process holds all rows */
     row_norms(x, n, d, xsq);
     if (p->trace) { /* the trace is called from the calling thread, in order */
         for (int q = 0; q < p->restarts; q++)
-            DCX_TRY(dcx__kmeans_restart(x, xsq, n, d, k, p->max_iter, p->seed, q, p->trace, p->trace_ctx, &runs[q]));
+            DCX_TRY(dcx__kmeans_restart(x, xsq, &rows, d, k, p->max_iter, p->seed, q, p->trace, p->trace_ctx,
+                                        &runs[q]));
     } else {
-        km_job jb = {x, xsq, n, d, p, runs};
+        km_job jb = {x, xsq, &rows, n, d, p, runs};
         DCX_TRY(dcx__parallel_tasks(p->restarts, dcx_get_threads(), km_task, &jb, NULL, NULL));
     }
     int best = 0; /* lowest inertia; ties: the lower restart index */
@@ -505,6 +610,7 @@ fail:
         for (int q = 0; q < p->restarts; q++) dcx__km_run_free(&runs[q]);
     free(runs);
     free(xsq);
+    dcx__rows_free(&rows);
     dcx_kmeans_free(res);
     return st;
 }

@@ -5,17 +5,39 @@
 
 #include "../internal.h"
 
+/* The rows of a distributed computation (rows.c): the ranks of `dist` hold
+ * consecutive blocks of the n global rows in rank order; this rank holds
+ * [row0, row0 + nloc), rank q starts at off[q] (off has size + 1 entries).
+ * A NULL dist is one process holding all rows. */
+typedef struct dcx__rows {
+    const dcx_dist *dist;
+    int rank, size;
+    int64_t n, nloc, row0;
+    int64_t *off;
+} dcx__rows;
+/* Collective: every rank passes its row count. Free with dcx__rows_free. */
+dcx_status dcx__rows_init(const dcx_dist *dist, int64_t nloc, dcx__rows *rows);
+void dcx__rows_free(dcx__rows *rows);
+/* The rank holding global row g (0 <= g < n). */
+int dcx__rows_owner(const dcx__rows *rows, int64_t g);
+
 /* k-means on a contiguous row-major double matrix x (n, d); see kmeans.h.
  * The caller owns *out (dcx_kmeans_free). Arguments are validated. */
 dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmeans_params *p,
                            dcx_kmeans_result **out);
 
 /* One k-means restart (kmeans.c): k-means++ seeding from the stream
- * dcx_rng_seed_stream(seed, restart), then Lloyd iterations. xsq (n) holds
- * the squared row norms of x (dcx__row_norms). A deterministic computation
- * of its arguments alone: restarts may run in any thread. On success the run
- * owns labels (n), centres (k, d) and sizes (k); free with dcx__km_run_free
- * (also harmless on a zeroed run). trace may be NULL. */
+ * dcx_rng_seed_stream(seed, restart), then Lloyd iterations. x (n, d) holds
+ * this rank's rows->nloc = n rows of all rows->n; xsq (n) their squared
+ * norms (dcx__row_norms). Distributed (rows->size > 1) the restart is
+ * collective: the ranks draw the same random numbers, sum the centre sums
+ * and sizes of each iteration, and the rank holding a drawn row sends it;
+ * the result is that of one process holding all rows, up to the rounding of
+ * the sums. A deterministic computation of its arguments alone: restarts
+ * may run in any thread (one process; distributed, one restart at a time).
+ * On success the run owns labels (n, this rank's rows), centres (k, d) and
+ * sizes (k, over all rows); free with dcx__km_run_free (also harmless on a
+ * zeroed run). trace may be NULL. */
 typedef struct dcx__km_run {
     int64_t *labels;
     double *centres;
@@ -23,8 +45,8 @@ typedef struct dcx__km_run {
     double inertia;
     int iterations, converged;
 } dcx__km_run;
-dcx_status dcx__kmeans_restart(const double *x, const double *xsq, int64_t n, int64_t d, int64_t k, int max_iter,
-                               uint64_t seed, int restart, dcx_kmeans_trace_fn trace, void *trace_ctx,
+dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__rows *rows, int64_t d, int64_t k,
+                               int max_iter, uint64_t seed, int restart, dcx_kmeans_trace_fn trace, void *trace_ctx,
                                dcx__km_run *run);
 void dcx__km_run_free(dcx__km_run *run);
 void dcx__row_norms(const double *x, int64_t n, int64_t d, double *out);
@@ -54,15 +76,21 @@ void dcx__load_rows_f64(const dcx_matrix *m, int64_t i0, int64_t rows, double *d
  * row i0 of the matrix `what`. */
 dcx_status dcx__check_finite_rows(const double *a, int64_t i0, int64_t rows, int64_t cols, const char *what);
 
-/* PCA reduction (pca.c): centre the columns of x (n, d; float32 or
- * float64, read in blocks of rows, never copied whole) and project them on
- * the top r principal components, with
+/* PCA reduction (pca.c): centre the columns of x (this rank's rows->nloc
+ * rows of rows->n, d columns, read from the source in blocks, three passes:
+ * the source is rewound for each, never held whole) and project them on the
+ * top r principal components, with
  *   r = min(d, rmax, smallest r whose eigenvalues keep >= keep of the variance).
- * *z (n, r) is new (caller frees); *var_kept is the kept fraction. `what`
- * names x in messages. DCX_ERR_NUMERIC on NaN/Inf, DCX_ERR_DEGENERATE when x
- * has zero variance. */
-dcx_status dcx__pca_reduce(const dcx_matrix *x, const char *what, int64_t rmax, double keep, double **z,
-                           int64_t *r, double *var_kept);
+ * The means and the scatter are summed over the ranks (collective), rank 0's
+ * eigenvectors are used by all. *z (n, r) is new, this rank's rows, in a
+ * scratch file when `scratch` (dcx__big_calloc; caller frees with
+ * dcx__big_free); *var_kept is the kept fraction. `what` names x in messages.
+ * DCX_ERR_NUMERIC on NaN/Inf (global row numbers), DCX_ERR_DEGENERATE when
+ * x has zero variance, DCX_ERR_ARG for N < d on more than one rank (the
+ * Gram route needs all rows; on one process it reads them whole, N being
+ * small); the read errors of the source. */
+dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *what, int64_t rmax, double keep,
+                           int scratch, double **z, int64_t *r, double *var_kept);
 
 /* Cell-wise affine ridge fits (cellfit.c). For samples i with cell[i] in
  * [0, k) and fold[i] in {0, 1}: in each cell, fit y ≈ W x + b on the cell's
@@ -70,13 +98,28 @@ dcx_status dcx__pca_reduce(const dcx_matrix *x, const char *what, int64_t rmax, 
  * ridge is ρ = 1e-6 · trace(XcᵀXc)/r with Xc the training part centred
  * within itself (the intercept is not penalised). A training part with fewer
  * than r + 2 samples predicts its mean of y (the mean `ybar_global` (dy) when
- * empty). z (n, r), y (n, dy) row-major. The columns of y form ng groups
- * [goff[g], goff[g+1]) (several outputs sharing one input: the X side of
- * every fit is done once); sse[g] = Σ_i Σ_{j in g} (y_ij − ŷ_ij)², each
- * summed in the same order as if its group were alone. */
-dcx_status dcx__cell_fit_sse(const double *z, int64_t n, int64_t r, const double *y, int64_t dy,
+ * empty). z (n, r), y (n, dy) row-major, cell and fold (n): this rank's
+ * rows->nloc = n rows. The fits use the sums of every rank's rows (counts,
+ * means, centred XᵀX and XᵀY per cell and fold: collective); sse is summed
+ * over all rows. The columns of y form ng groups [goff[g], goff[g+1])
+ * (several outputs sharing one input: the X side of every fit is done
+ * once); sse[g] = Σ_i Σ_{j in g} (y_ij − ŷ_ij)², each summed in the same
+ * order as if its group were alone. */
+dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, const double *y, int64_t dy,
                              const int64_t *goff, int ng, const int64_t *cell, int64_t k, const unsigned char *fold,
                              const double *ybar_global, double *sse);
+
+/* *(T **)out = a zeroed buffer of count elements of `size` bytes
+ * (scratch.c): in memory, or (scratch = 1) in an unlinked temporary file in
+ * $TMPDIR (default /tmp) mapped into memory. DCX_ERR_NOMEM, DCX_ERR_IO
+ * (naming the directory). Free with dcx__big_free only. */
+dcx_status dcx__big_calloc(void *out, int64_t count, size_t size, int scratch);
+void dcx__big_free(void *p);
+
+/* The random 2-fold split (complexity.c): folds[i] in {0, 1} of the global
+ * rows row0 .. row0+n−1 of ntot, a function of (seed, row index, ntot)
+ * only: each aligned block of 64 rows is split in half at random. */
+void dcx__fold_draw(uint64_t seed, int64_t row0, int64_t n, int64_t ntot, unsigned char *folds);
 
 /* Entropy −Σ (c_i/N) ln(c_i/N) of counts c (m entries, sum N; zeros skipped). */
 double dcx__entropy_counts(const int64_t *c, int64_t m, int64_t total);

@@ -4,13 +4,14 @@
  *     r = min(d, rmax, smallest r with Σ_{i<=r} λ_i >= keep · Σ λ_i).
  * Eigenvalues are sorted in decreasing order; round-off negatives count as 0.
  *
- * X is read in blocks of rows, converted to double and centred on the fly
- * (three passes: mean, scatter, projection), so that an N x d float32 input
- * is never copied whole into double. The scatter is the sum of two partial
- * scatters over the two halves of the rows and the projection goes by blocks
- * of rows, each a task of the pool (par.c) with single-threaded BLAS, and
- * dsyevd runs single-threaded: the result is the same for any thread
- * count.
+ * X is read from its source in blocks of rows (~8 MB), converted to double
+ * and centred on the fly (three passes: mean, scatter, projection), so that
+ * the input is never held whole: memory is d² for the scatter plus two
+ * blocks. The scatter is the sum of two partial scatters, the blocks read
+ * in pairs and added to one or the other by two tasks of the pool (par.c)
+ * with single-threaded BLAS; the projection and dsyevd run single-threaded:
+ * the result is the same for any thread count. Distributed, the means and
+ * the scatter are summed over the ranks.
  *
  * Wide X (N < d, e.g. convolutional activations): the d x d scatter would
  * cost O(N d²) time, d² memory and an O(d³) eigen-decomposition. Instead the
@@ -44,40 +45,6 @@ typedef struct pca_job {
     int64_t r;
     double *z;         /* (n, r) */
 } pca_job;
-
-/* Scatter of the rows of half t, block by block, into c[t] (upper). */
-static dcx_status scatter_task(void *ctx, int64_t t)
-{
-    dcx_status st = DCX_OK;
-    pca_job *jb = ctx;
-    const int64_t n = jb->x->rows, d = jb->x->cols, lo = t * (n / 2), hi = t ? n : n / 2;
-    double *blk = NULL;
-    DCX_ALLOC(blk, jb->bs * d);
-    for (int64_t i0 = lo; i0 < hi; i0 += jb->bs) {
-        int64_t b = hi - i0 < jb->bs ? hi - i0 : jb->bs;
-        load_centred(jb->x, i0, b, jb->mean, blk);
-        DCX_TRY(dcx__dsyrk_t(d, b, 1.0, blk, d, i0 > lo ? 1.0 : 0.0, jb->c[t], d));
-    }
-fail:
-    free(blk);
-    return st;
-}
-
-/* Scores of the rows of block t. */
-static dcx_status project_task(void *ctx, int64_t t)
-{
-    dcx_status st = DCX_OK;
-    pca_job *jb = ctx;
-    const int64_t n = jb->x->rows, d = jb->x->cols, i0 = t * jb->bs;
-    const int64_t b = n - i0 < jb->bs ? n - i0 : jb->bs;
-    double *blk = NULL;
-    DCX_ALLOC(blk, b * d);
-    load_centred(jb->x, i0, b, jb->mean, blk);
-    DCX_TRY(dcx__dgemm(0, 0, b, jb->r, d, 1.0, blk, d, jb->v, jb->r, 0.0, jb->z + i0 * jb->r, jb->r));
-fail:
-    free(blk);
-    return st;
-}
 
 /* Gram route: block pair t = (I, J), I <= J, of G = X_c X_cᵀ (upper). */
 static dcx_status gram_task(void *ctx, int64_t t)
@@ -144,7 +111,7 @@ static dcx_status pca_gram(const dcx_matrix *x, const char *what, const double *
         r++;
         if (acc >= keep * total) break;
     }
-    DCX_ALLOC(zz, n * r);
+    DCX_TRY(dcx__big_calloc(&zz, n * r, sizeof *zz, 0));
     for (int64_t t = 0; t < r; t++) {
         double l = w[m - 1 - t], s = l > 0 ? sqrt(l) : 0;
         const double *ut = u + (m - 1 - t) * n;
@@ -158,54 +125,123 @@ fail:
     free(g);
     free(w);
     free(u);
-    free(zz);
+    dcx__big_free(zz);
     return st;
 }
 
-dcx_status dcx__pca_reduce(const dcx_matrix *x, const char *what, int64_t rmax, double keep, double **z,
-                           int64_t *r_out, double *var_kept)
+/* The next `want` rows of src into blk (want, d), checked finite (row
+ * numbers from g0, the global index of the first). */
+static dcx_status read_rows(dcx_source *src, int64_t want, double *blk, int64_t d, int64_t g0, const char *what)
+{
+    int64_t got = 0, at = 0;
+    while (at < want) {
+        dcx_status st = dcx_source_read(src, want - at, blk + at * d, &got);
+        if (st != DCX_OK) return st;
+        if (got == 0) return dcx_set_error(DCX_ERR_FORMAT, "%s: fewer rows than announced", what);
+        at += got;
+    }
+    return dcx__check_finite_rows(blk, g0, want, d, what);
+}
+
+/* Scatter of the scatter route: blocks are read in pairs, block 2m added
+ * to c[0] and block 2m+1 to c[1] by two tasks, whatever the thread count. */
+typedef struct scat_job {
+    const double *blk[2];
+    int64_t b[2], d;
+    double *c[2];
+} scat_job;
+
+static dcx_status scat_task(void *ctx, int64_t t)
+{
+    scat_job *jb = ctx;
+    if (jb->b[t] == 0) return DCX_OK;
+    return dcx__dsyrk_t(jb->d, jb->b[t], 1.0, jb->blk[t], jb->d, 1.0, jb->c[t], jb->d);
+}
+
+static void centre_rows(double *blk, int64_t b, int64_t d, const double *mean)
+{
+    for (int64_t i = 0; i < b; i++)
+        for (int64_t j = 0; j < d; j++) blk[i * d + j] -= mean[j];
+}
+
+dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *what, int64_t rmax, double keep,
+                           int scratch, double **z, int64_t *r_out, double *var_kept)
 {
     dcx_status st = DCX_OK;
-    double *mean = NULL, *blk = NULL, *c = NULL, *c1 = NULL, *w = NULL, *v = NULL, *zz = NULL;
+    double *mean = NULL, *blk[2] = {NULL, NULL}, *c = NULL, *c1 = NULL, *w = NULL, *v = NULL, *zz = NULL;
+    dcx_matrix *xm = NULL;
     *z = NULL;
-    const int64_t n = x->rows, d = x->cols;
+    const int64_t n = rows->nloc, ntot = rows->n, d = dcx_source_cols(x);
     const int threads = dcx_get_threads();
-    if (n < 2 || d < 1) DCX_FAIL(DCX_ERR_DEGENERATE, "PCA needs at least 2 samples and 1 column");
+    if (ntot < 2 || d < 1) DCX_FAIL(DCX_ERR_DEGENERATE, "PCA needs at least 2 samples and 1 column");
     /* about 8 MB of rows per block, at least 64 rows (the dsyrk depth) */
     int64_t bs = ((int64_t)1 << 20) / d;
     if (bs < 64) bs = 64;
-    if (bs > n) bs = n;
-    DCX_ALLOC(mean, d);
-    DCX_ALLOC(blk, bs * d);
-    for (int64_t i0 = 0; i0 < n; i0 += bs) {
+    if (bs > n) bs = n > 0 ? n : 1;
+    /* pass 1: the means (and every value checked) */
+    mean = dcx__calloc((size_t)d, sizeof *mean);
+    blk[0] = dcx__calloc((size_t)(bs * d), sizeof *blk[0]);
+    blk[1] = dcx__calloc((size_t)(bs * d), sizeof *blk[1]);
+    st = mean && blk[0] && blk[1] ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
+    if (st == DCX_OK) st = dcx_source_rewind(x);
+    for (int64_t i0 = 0; i0 < n && st == DCX_OK; i0 += bs) {
         int64_t b = n - i0 < bs ? n - i0 : bs;
-        dcx__load_rows_f64(x, i0, b, blk);
-        DCX_TRY(dcx__check_finite_rows(blk, i0, b, d, what));
+        st = read_rows(x, b, blk[0], d, rows->row0 + i0, what);
+        if (st != DCX_OK) break;
         for (int64_t i = 0; i < b; i++)
-            for (int64_t j = 0; j < d; j++) mean[j] += blk[i * d + j];
+            for (int64_t j = 0; j < d; j++) mean[j] += blk[0][i * d + j];
     }
-    for (int64_t j = 0; j < d; j++) mean[j] /= (double)n;
-    free(blk);
-    blk = NULL;
-    if (n < d) {
-        DCX_TRY(pca_gram(x, what, mean, rmax, keep, z, r_out, var_kept));
+    /* a NaN in one rank's rows stops every rank */
+    DCX_TRY(dcx_dist_agree(rows->dist, st));
+    DCX_TRY(dcx_dist_sum_f64(rows->dist, mean, d));
+    for (int64_t j = 0; j < d; j++) mean[j] /= (double)ntot;
+    if (ntot < d) {
+        if (rows->size > 1)
+            DCX_FAIL(DCX_ERR_ARG,
+                     "%s: N = %lld < d = %lld needs the Gram route of the PCA, which holds all rows in one "
+                     "process: run without mpirun",
+                     what, (long long)ntot, (long long)d);
+        /* N < d: few rows, held whole */
+        DCX_TRY(dcx_source_rewind(x));
+        DCX_TRY(dcx_source_read_all(x, DCX_F64, &xm));
+        DCX_TRY(pca_gram(xm, what, mean, rmax, keep, z, r_out, var_kept));
         goto fail; /* done: free the mean */
     }
-    DCX_ALLOC(c, d * d);
-    DCX_ALLOC(c1, d * d);
-    DCX_ALLOC(w, d);
-    pca_job jb = {x, mean, bs, {c, c1}, NULL, 0, NULL};
-    DCX_TRY(dcx__parallel_tasks(2, threads, scatter_task, &jb, NULL, NULL));
+    /* pass 2: the scatter of the centred rows */
+    c = dcx__calloc((size_t)(d * d), sizeof *c);
+    c1 = dcx__calloc((size_t)(d * d), sizeof *c1);
+    w = dcx__calloc((size_t)d, sizeof *w);
+    st = c && c1 && w ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
+    if (st == DCX_OK) st = dcx_source_rewind(x);
+    scat_job sj = {{blk[0], blk[1]}, {0, 0}, d, {c, c1}};
+    for (int64_t i0 = 0; i0 < n && st == DCX_OK;) {
+        for (int t = 0; t < 2; t++) {
+            int64_t b = n - i0 < bs ? n - i0 : bs;
+            sj.b[t] = b;
+            if (b > 0 && st == DCX_OK) {
+                st = read_rows(x, b, blk[t], d, rows->row0 + i0, what);
+                centre_rows(blk[t], b, d, mean);
+            }
+            i0 += b;
+        }
+        if (st == DCX_OK) st = dcx__parallel_tasks(2, threads, scat_task, &sj, NULL, NULL);
+    }
+    DCX_TRY(dcx_dist_agree(rows->dist, st));
     for (int64_t i = 0; i < d; i++)
         for (int64_t j = i; j < d; j++) c[i * d + j] += c1[i * d + j];
     free(c1);
     c1 = NULL;
+    /* the scatter of all rows (upper triangle) on every rank */
+    DCX_TRY(dcx_dist_sum_f64(rows->dist, c, d * d));
     {
         int old = dcx__blas_set_threads_raw(1);
         st = dcx__dsyevd(1, d, c, d, w); /* ascending; c holds the eigenvectors as columns */
         dcx__blas_set_threads_raw(old);
         if (st != DCX_OK) goto fail;
     }
+    /* every rank solved the same problem; rank 0's solution is used by all,
+     * so that ranks never disagree on r */
+    DCX_TRY(dcx_dist_bcast_f64(rows->dist, w, d, 0));
     double total = 0;
     for (int64_t j = 0; j < d; j++) total += w[j] > 0 ? w[j] : 0;
     if (!(total > 0)) DCX_FAIL(DCX_ERR_DEGENERATE, "%s has zero variance: every input sample is the same", what);
@@ -225,22 +261,36 @@ dcx_status dcx__pca_reduce(const dcx_matrix *x, const char *what, int64_t rmax, 
         for (int64_t t = 0; t < r; t++) v[i * r + t] = c[i * d + (d - 1 - t)];
     free(c);
     c = NULL;
-    DCX_ALLOC(zz, n * r);
-    jb.v = v;
-    jb.r = r;
-    jb.z = zz;
-    DCX_TRY(dcx__parallel_tasks((n + bs - 1) / bs, threads, project_task, &jb, NULL, NULL));
+    DCX_TRY(dcx_dist_bcast_f64(rows->dist, v, d * r, 0));
+    /* pass 3: the scores, block by block (single-threaded BLAS: the same
+     * arithmetic for any thread count) */
+    st = dcx__big_calloc(&zz, n * r, sizeof *zz, scratch);
+    if (st == DCX_OK) st = dcx_source_rewind(x);
+    {
+        int old = dcx__blas_set_threads_raw(1);
+        for (int64_t i0 = 0; i0 < n && st == DCX_OK; i0 += bs) {
+            int64_t b = n - i0 < bs ? n - i0 : bs;
+            st = read_rows(x, b, blk[0], d, rows->row0 + i0, what);
+            if (st != DCX_OK) break;
+            centre_rows(blk[0], b, d, mean);
+            st = dcx__dgemm(0, 0, b, r, d, 1.0, blk[0], d, v, r, 0.0, zz + i0 * r, r);
+        }
+        dcx__blas_set_threads_raw(old);
+    }
+    DCX_TRY(dcx_dist_agree(rows->dist, st));
     *z = zz;
     zz = NULL;
     *r_out = r;
     *var_kept = acc / total;
 fail:
     free(mean);
-    free(blk);
+    free(blk[0]);
+    free(blk[1]);
     free(c);
     free(c1);
     free(w);
     free(v);
-    free(zz);
+    dcx__big_free(zz);
+    dcx_matrix_free(xm);
     return st;
 }

@@ -37,6 +37,9 @@ static void usage(FILE *f)
         "  --folds FILE      use this 2-fold split instead of a random one: N values,\n"
         "                    0 or 1 (to compare with another implementation)\n"
         "  --threads T       threads (default: all cores); results do not depend on it\n"
+        "  --memory MB       keep the reduced X and Y in memory up to MB MiB per process\n"
+        "                    (default 4096), beyond in a scratch file in $TMPDIR; 0: always\n"
+        "                    the file. X itself is read in blocks, never held whole\n"
         "  --json FILE       also write the results as JSON ('-' for standard output)\n"
         "  -h, --help        this help\n"
         "\n"
@@ -54,8 +57,8 @@ static void usage(FILE *f)
         "           reported as the nonlinearity dimension.\n"
         "A rise of eta at the largest K means the pieces have too few samples to fit\n"
         "(overfitting): read C and gamma from the rungs before it. See docs/observables.md.\n"
-        "Not distributed: X and Y are read into one process; under mpirun with more\n"
-        "than one process the command refuses to run (docs/scaling.md).\n");
+        "Under mpirun (MPI build) each process reads its own block of rows of X and Y\n"
+        "and the sums are combined: the same results as one process (docs/scaling.md).\n");
 }
 
 static void print_human(const char *xp, const char *yp, const dcx_complexity_result *r)
@@ -138,22 +141,30 @@ static cJSON *to_json(const char *xp, const char *yp, const dcx_complexity_resul
 }
 
 /* One file, or (list) the files of an --x-inputs/--y-inputs value read as
- * one matrix. 0 on success, else the exit status after the message. */
-static int read_input(const char *spec, int list, const char *opt, const dcx_open_opts *oo, dcx_matrix **out)
+ * one matrix: this process's block of rows (all rows without mpirun), read
+ * in blocks by the library. *paths (*n) are the files. 0 on success, else
+ * the exit status after the message. */
+static int open_input(const char *spec, int list, const char *opt, const dcx_open_opts *oo, dcx_source **out,
+                      char ***paths, int *n)
 {
-    char **paths = NULL, *one[1] = {(char *)spec};
-    int n = 1, rc;
-    dcx_source *src = NULL;
+    char *one[1] = {(char *)spec};
     *out = NULL;
-    if (list && !cli_expand_inputs(opt, spec, &paths, &n)) return CLI_EXIT_INPUT;
-    rc = cli_open_input(list ? paths : one, n, oo, 0, &src);
-    if (!rc) {
-        dcx_status st = dcx_source_read_all(src, DCX_F64, out);
-        if (st != DCX_OK) rc = cli_lib_error(st);
+    *paths = NULL;
+    *n = 1;
+    if (list && !cli_expand_inputs(opt, spec, paths, n)) return CLI_EXIT_INPUT;
+    return cli_open_input(list ? *paths : one, *n, oo, 1, out);
+}
+
+/* 1 when msg begins with "FILE:" for one of the input files: a read error
+ * that names its file already. */
+static int names_input(const char *msg, const char *spec, char **paths, int n)
+{
+    for (int i = 0; i < (paths ? n : 1); i++) {
+        const char *f = paths ? paths[i] : spec;
+        size_t len = strlen(f);
+        if (strncmp(msg, f, len) == 0 && msg[len] == ':') return 1;
     }
-    dcx_source_free(src);
-    cli_free_paths(paths, list ? n : 0);
-    return rc;
+    return 0;
 }
 
 int cmd_complexity(int argc, char **argv)
@@ -167,7 +178,7 @@ int cmd_complexity(int argc, char **argv)
         {"json", required_argument, 0, 'j'},     {"folds", required_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'},
         {"x-inputs", required_argument, 0, 'P'}, {"y-inputs", required_argument, 0, 'Q'},
-        {0, 0, 0, 0}};
+        {"memory", required_argument, 0, 'M'},   {0, 0, 0, 0}};
     const char *xp = NULL, *yp = NULL, *xa = NULL, *ya = NULL, *json = NULL, *fp = NULL;
     unsigned char *folds = NULL;
     dcx_matrix *fm = NULL;
@@ -176,7 +187,9 @@ int cmd_complexity(int argc, char **argv)
     int64_t threads = 0, v;
     double *eps = NULL;
     int neps = 0, rc = CLI_EXIT_INPUT, c;
-    dcx_matrix *x = NULL, *y = NULL;
+    dcx_source *x = NULL, *y = NULL;
+    char **xpaths = NULL, **ypaths = NULL;
+    int nxp = 0, nyp = 0;
     dcx_complexity_result *res = NULL;
     cJSON *root = NULL;
     int xin = 0, yin = 0;
@@ -222,6 +235,10 @@ int cmd_complexity(int argc, char **argv)
         case 't':
             if (!cli_parse_i64("--threads", optarg, 1, 1024, &threads)) goto out;
             break;
+        case 'M':
+            if (!cli_parse_i64("--memory", optarg, 0, (int64_t)1 << 40, &v)) goto out;
+            p.scratch_mb = v > 0 ? v : -1; /* 0: nothing in memory */
+            break;
         case 'h':
             usage(stdout);
             rc = CLI_EXIT_OK;
@@ -239,10 +256,6 @@ int cmd_complexity(int argc, char **argv)
         cli_usage_error("both --x and --y (or --x-inputs and --y-inputs) are required");
         goto out;
     }
-    if (dcx_dist_size(cli_dist) > 1) {
-        cli_error("complexity is not distributed: it reads X and Y into one process; run it without mpirun");
-        goto out;
-    }
     if (neps > 0) {
         for (int i = 0; i < neps; i++) p.eps[i] = eps[i];
         p.n_eps = neps;
@@ -253,14 +266,19 @@ int cmd_complexity(int argc, char **argv)
     dcx_open_opts oo;
     dcx_open_opts_default(&oo);
     oo.array_name = xa;
-    if ((rc = read_input(xp, xin, xin ? "--x-inputs" : "--x", &oo, &x))) goto out;
+    if ((rc = open_input(xp, xin, xin ? "--x-inputs" : "--x", &oo, &x, &xpaths, &nxp))) goto out;
     oo.array_name = ya;
-    if ((rc = read_input(yp, yin, yin ? "--y-inputs" : "--y", &oo, &y))) goto out;
+    if ((rc = open_input(yp, yin, yin ? "--y-inputs" : "--y", &oo, &y, &ypaths, &nyp))) goto out;
     rc = CLI_EXIT_INPUT;
     dcx_status st;
-    if (x->rows != y->rows) {
+    int64_t nrows[2] = {dcx_source_rows(x), dcx_source_rows(y)}; /* over all processes */
+    if ((st = dcx_dist_sum_i64(cli_dist, nrows, 2)) != DCX_OK) {
+        rc = cli_lib_error(st);
+        goto out;
+    }
+    if (nrows[0] != nrows[1]) {
         cli_error("%s: %lld rows, but %s has %lld: rows of X and Y must be the same samples", yp,
-                  (long long)y->rows, xp, (long long)x->rows);
+                  (long long)nrows[1], xp, (long long)nrows[0]);
         goto out;
     }
     if (fp) {
@@ -269,18 +287,18 @@ int cmd_complexity(int argc, char **argv)
             rc = cli_lib_error(st);
             goto out;
         }
-        if (fm->rows * fm->cols != x->rows) {
+        if (fm->rows * fm->cols != nrows[0]) {
             cli_error("%s: %lld values, but the data has %lld samples", fp, (long long)(fm->rows * fm->cols),
-                      (long long)x->rows);
+                      (long long)nrows[0]);
             goto out;
         }
-        folds = malloc((size_t)x->rows + 1);
+        folds = malloc((size_t)nrows[0] + 1);
         if (!folds) {
             rc = cli_error("out of memory");
             goto out;
         }
         const double *fv = fm->data;
-        for (int64_t i = 0; i < x->rows; i++) {
+        for (int64_t i = 0; i < nrows[0]; i++) {
             if (fv[i] != 0 && fv[i] != 1) {
                 cli_error("%s: value %g at position %lld: folds must be 0 or 1", fp, fv[i], (long long)i);
                 goto out;
@@ -293,13 +311,15 @@ int cmd_complexity(int argc, char **argv)
     cli_progress_init(&prog);
     p.progress = cli_progress_cb;
     p.progress_ctx = &prog;
-    st = dcx_complexity(x, y, &p, &res);
+    p.dist = cli_dist;
+    st = dcx_complexity_source(x, y, &p, &res);
     cli_progress_done(&prog);
     if (st != DCX_OK) {
         const char *msg = dcx_last_error();
-        /* name the file the problem is about */
+        /* name the file the problem is about (read errors name it already) */
         const char *file = (msg[0] == 'Y') ? yp : xp;
-        cli_error("%s: %s", file, msg[0] ? msg : dcx_status_str(st));
+        if (names_input(msg, xp, xpaths, nxp) || names_input(msg, yp, ypaths, nyp)) cli_error("%s", msg);
+        else cli_error("%s: %s", file, msg[0] ? msg : dcx_status_str(st));
         rc = (st == DCX_ERR_NOMEM || st == DCX_ERR_INTERNAL) ? CLI_EXIT_FAIL : CLI_EXIT_INPUT;
         goto out;
     }
@@ -313,8 +333,10 @@ out:
     free(eps);
     free(folds);
     dcx_matrix_free(fm);
-    dcx_matrix_free(x);
-    dcx_matrix_free(y);
+    dcx_source_free(x);
+    dcx_source_free(y);
+    cli_free_paths(xpaths, xpaths ? nxp : 0);
+    cli_free_paths(ypaths, ypaths ? nyp : 0);
     dcx_complexity_free(res);
     cJSON_Delete(root);
     return rc;
