@@ -214,9 +214,9 @@ static void test_model_roundtrip(void **state)
     f = fopen(path, "wb");
     fwrite(buf, 1, len, f);
     fclose(f);
-    back = (dcx_net *)1;
-    assert_int_equal(dcx_model_load(path, &back, NULL), DCX_ERR_FORMAT);
-    assert_null(back);
+    dcx_net *huge = (dcx_net *)1;
+    assert_int_equal(dcx_model_load(path, &huge, NULL), DCX_ERR_FORMAT);
+    assert_null(huge);
     char want[600];
     snprintf(want, sizeof want,
              "%s: truncated parameters: architecture 'cnn:c3k3p1,pool2,fc5' has %d, the file holds at most", path,
