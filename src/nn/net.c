@@ -37,18 +37,32 @@ fail:
     return st;
 }
 
-/* Floats of the conv scratch buffers (im2col columns, gemm output). */
-static void work_sizes(const dcx_net *net, int64_t *wcols, int64_t *wtmp)
+/* Floats of conv scratch one worker thread needs (largest conv layer). */
+static int64_t work_size(const dcx_net *net)
 {
-    *wcols = *wtmp = 0;
-    for (int i = 0; i < net->nops; i++) {
-        const dcx__op *o = &net->ops[i];
-        if (o->kind == DCX__OP_CONV) {
-            int64_t c = dcx__conv_chunk(o), P = o->out_h * o->out_w;
-            if (c * o->in_c * o->k * o->k * P > *wcols) *wcols = c * o->in_c * o->k * o->k * P;
-            if (c * o->out_c * P > *wtmp) *wtmp = c * o->out_c * P;
-        }
-    }
+    int64_t w = 0;
+    for (int i = 0; i < net->nops; i++)
+        if (net->ops[i].kind == DCX__OP_CONV && dcx__conv_scratch(&net->ops[i]) > w) w = dcx__conv_scratch(&net->ops[i]);
+    return w;
+}
+
+/* Conv scratch for the current thread count (grown on demand); returns the
+ * number of worker slots in *slots. */
+static dcx_status reserve_work(dcx_net *net, int *slots)
+{
+    dcx_status st = DCX_OK;
+    int64_t per = work_size(net), t = dcx_get_threads();
+    if (t < 1) t = 1;
+    if (t > 64) t = 64;
+    *slots = (int)t;
+    if (!per || t <= net->work_slots) return DCX_OK;
+    free(net->work);
+    net->work = NULL;
+    net->work_slots = 0;
+    DCX_ALLOC(net->work, t * per);
+    net->work_slots = t;
+fail:
+    return st;
 }
 
 dcx_status dcx_arch_size(const char *arch, int64_t in_c, int64_t in_h, int64_t in_w, int64_t classes,
@@ -61,9 +75,7 @@ dcx_status dcx_arch_size(const char *arch, int64_t in_c, int64_t in_h, int64_t i
     out->params = net->nparams;
     for (int i = 0; i < net->nops; i++)
         if (net->ops[i].kind != DCX__OP_FLATTEN) out->activations += dcx__op_out_size(&net->ops[i]);
-    int64_t wcols, wtmp;
-    work_sizes(net, &wcols, &wtmp);
-    out->scratch = wcols + wtmp;
+    out->scratch = work_size(net);
     dcx_net_free(net);
     return DCX_OK;
 }
@@ -77,12 +89,6 @@ dcx_status dcx_net_create(const char *arch, int64_t in_c, int64_t in_h, int64_t 
     DCX_TRY(plan(arch, in_c, in_h, in_w, classes, &net));
     DCX_ALLOC(net->params, net->nparams);
     DCX_ALLOC(net->grads, net->nparams);
-    int64_t wcols, wtmp;
-    work_sizes(net, &wcols, &wtmp);
-    if (wcols) {
-        DCX_ALLOC(net->work, wcols);
-        DCX_ALLOC(net->work2, wtmp);
-    }
     *out = net;
     return DCX_OK;
 fail:
@@ -115,7 +121,6 @@ void dcx_net_free(dcx_net *net)
     free(net->tensors);
     free(net->tensor_names);
     free(net->work);
-    free(net->work2);
     free(net->params);
     free(net->grads);
     free(net);
@@ -184,7 +189,9 @@ dcx_status dcx_net_forward(dcx_net *net, const float *x, int64_t n)
 {
     dcx_status st = DCX_OK;
     if (n < 1) return dcx_set_error(DCX_ERR_ARG, "forward pass: empty batch");
+    int slots;
     DCX_TRY(reserve(net, n));
+    DCX_TRY(reserve_work(net, &slots));
     net->input = x;
     net->n = n;
     net->have_dlogits = 0;
@@ -193,7 +200,7 @@ dcx_status dcx_net_forward(dcx_net *net, const float *x, int64_t n)
         const float *in = op_input(net, i);
         switch (o->kind) {
         case DCX__OP_DENSE: DCX_TRY(dcx__dense_forward(o, net->params, in, n, o->out)); break;
-        case DCX__OP_CONV: DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, net->work, net->work2)); break;
+        case DCX__OP_CONV: DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, net->work, slots)); break;
         case DCX__OP_RELU: dcx__relu_forward(in, n * dcx__op_out_size(o), o->out); break;
         case DCX__OP_POOL: dcx__pool_forward(o, in, n, o->out, o->argmax); break;
         case DCX__OP_FLATTEN: o->out = (float *)in; break;
@@ -217,6 +224,8 @@ dcx_status dcx_net_backward(dcx_net *net)
     dcx_status st = DCX_OK;
     if (!net->have_dlogits) return dcx_set_error(DCX_ERR_ARG, "backward pass: call dcx_net_loss first");
     int64_t n = net->n;
+    int slots;
+    DCX_TRY(reserve_work(net, &slots));
     const float *dy = net->dlogits;
     for (int i = net->nops - 1; i >= 0; i--) {
         dcx__op *o = &net->ops[i];
@@ -231,7 +240,7 @@ dcx_status dcx_net_backward(dcx_net *net)
         switch (o->kind) {
         case DCX__OP_DENSE: DCX_TRY(dcx__dense_backward(o, net->params, net->grads, in, dy, n, dx)); break;
         case DCX__OP_CONV:
-            DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, n, dx, net->work, net->work2));
+            DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, n, dx, net->work, slots));
             break;
         case DCX__OP_RELU:
             if (dx) dcx__relu_backward(o->out, dy, n * dcx__op_out_size(o), dx);

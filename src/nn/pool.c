@@ -48,10 +48,14 @@ void dcx__pool_forward(const dcx__op *o, const float *x, int64_t n, float *y, in
                     int32_t i0 = base + (int32_t)(2 * ox);
                     float a0 = r0[2 * ox], a1 = r0[2 * ox + 1], a2 = r1[2 * ox], a3 = r1[2 * ox + 1];
                     nan |= (a0 != a0) | (a1 != a1) | (a2 != a2) | (a3 != a3);
+                    /* the comparisons as 0/1 integers and the selects as
+                     * masks, so that GCC emits no branches */
+                    int32_t m01 = a1 > a0, m23 = a3 > a2;
                     float b01 = a1 > a0 ? a1 : a0, b23 = a3 > a2 ? a3 : a2;
-                    int32_t i01 = a1 > a0 ? i0 + 1 : i0, i23 = a3 > a2 ? i0 + (int32_t)W + 1 : i0 + (int32_t)W;
+                    int32_t i01 = i0 + m01, i23 = i0 + (int32_t)W + m23;
+                    int32_t m = -(int32_t)(b23 > b01);
                     yp[oy * OW + ox] = b23 > b01 ? b23 : b01;
-                    ap[oy * OW + ox] = b23 > b01 ? i23 : i01;
+                    ap[oy * OW + ox] = i01 ^ ((i01 ^ i23) & m);
                 }
             }
             if (nan) generic_plane(k, H, W, OH, OW, xp, yp, ap);
