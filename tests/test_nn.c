@@ -387,6 +387,35 @@ static void test_conv_threads(void **state)
     free(p);
     free(x);
     free(gy);
+
+    /* a whole conv net: the same logits and gradients on 1 and 3 threads */
+    dcx_net *net[2];
+    float *logits[2], *grads[2];
+    int32_t lab[37];
+    float *xin = malloc((size_t)(37 * 2 * 12 * 12) * sizeof(float));
+    fill_uniform(&r, xin, 37 * 2 * 12 * 12, 1.0);
+    for (int i = 0; i < 37; i++) lab[i] = i % 4;
+    int old = dcx_get_threads();
+    for (int v = 0; v < 2; v++) {
+        dcx_set_threads(v ? 3 : 1);
+        ASSERT_OK(dcx_net_create("cnn:c6k3p1,pool2,c8k3p1,pool2,fc10", 2, 12, 12, 4, &net[v]));
+        dcx_rng_seed(&r, 5);
+        dcx_net_init(net[v], &r);
+        double loss;
+        ASSERT_OK(dcx_net_forward(net[v], xin, 37));
+        ASSERT_OK(dcx_net_loss(net[v], lab, &loss, NULL));
+        ASSERT_OK(dcx_net_backward(net[v]));
+        dcx_matrix m;
+        ASSERT_OK(dcx_net_activation(net[v], "logits", &m, NULL));
+        logits[v] = m.data;
+        grads[v] = dcx_net_grads(net[v]);
+    }
+    dcx_set_threads(old);
+    assert_memory_equal(logits[0], logits[1], 37 * 4 * sizeof(float));
+    assert_memory_equal(grads[0], grads[1], (size_t)dcx_net_num_params(net[0]) * sizeof(float));
+    dcx_net_free(net[0]);
+    dcx_net_free(net[1]);
+    free(xin);
 }
 
 static void test_grad_pool_relu(void **state)

@@ -47,14 +47,15 @@ static int64_t work_size(const dcx_net *net)
 }
 
 /* Conv scratch for the current thread count (grown on demand); returns the
- * number of worker slots in *slots. */
+ * number of worker threads in *slots (1 for a net without conv layers, whose
+ * dense layers use BLAS's threads). */
 static dcx_status reserve_work(dcx_net *net, int *slots)
 {
     dcx_status st = DCX_OK;
     int64_t per = work_size(net), t = dcx_get_threads();
     if (t < 1) t = 1;
     if (t > 64) t = 64;
-    *slots = (int)t;
+    *slots = per ? (int)t : 1; /* no conv layer: BLAS's own threads only */
     if (!per || t <= net->work_slots) return DCX_OK;
     free(net->work);
     net->work = NULL;
@@ -185,6 +186,66 @@ dcx_status dcx_net_find_tensor(const dcx_net *net, const char *name, dcx_param_v
 /* Input of op i for the current pass. */
 static const float *op_input(const dcx_net *net, int i) { return i == 0 ? net->input : net->ops[i - 1].out; }
 
+/* ReLU and max-pool of a conv net on the worker threads: each task takes a
+ * contiguous range of samples (element-wise work: the same results for any
+ * split). */
+typedef struct {
+    const dcx__op *o;
+    const float *in, *y, *dy;
+    float *out, *dx;
+    int64_t n, ntasks;
+    int backward;
+} ew_ctx;
+
+static dcx_status ew_task(void *ctx, int64_t t)
+{
+    const ew_ctx *c = ctx;
+    const dcx__op *o = c->o;
+    int64_t s0 = t * c->n / c->ntasks, s1 = (t + 1) * c->n / c->ntasks, m = s1 - s0;
+    int64_t isz = dcx__op_in_size(o), osz = dcx__op_out_size(o);
+    if (o->kind == DCX__OP_RELU) {
+        if (c->backward)
+            dcx__relu_backward(c->y + s0 * osz, c->dy + s0 * osz, m * osz, c->dx + s0 * osz);
+        else
+            dcx__relu_forward(c->in + s0 * isz, m * osz, c->out + s0 * osz);
+    } else if (c->backward) {
+        dcx__pool_backward(o, c->dy + s0 * osz, o->argmax + s0 * osz, m, c->dx + s0 * isz);
+    } else {
+        dcx__pool_forward(o, c->in + s0 * isz, m, c->out + s0 * osz, o->argmax + s0 * osz);
+    }
+    return DCX_OK;
+}
+
+static dcx_status elementwise(const dcx__op *o, int slots, int64_t n, const float *in, float *out, const float *y,
+                              const float *dy, float *dx, int backward)
+{
+    ew_ctx c = {.o = o, .in = in, .out = out, .y = y, .dy = dy, .dx = dx, .n = n, .backward = backward};
+    c.ntasks = slots < n ? slots : n;
+    /* small passes (e.g. after a dense layer) are not worth a thread */
+    if (n * dcx__op_in_size(o) < ((int64_t)1 << 16)) c.ntasks = 1;
+    if (c.ntasks <= 1) return ew_task(&c, 0);
+    return dcx__parallel_tasks(c.ntasks, (int)c.ntasks, ew_task, &c, NULL, NULL);
+}
+
+static dcx_status forward_ops(dcx_net *net, int slots)
+{
+    dcx_status st = DCX_OK;
+    int64_t n = net->n;
+    for (int i = 0; i < net->nops; i++) {
+        dcx__op *o = &net->ops[i];
+        const float *in = op_input(net, i);
+        switch (o->kind) {
+        case DCX__OP_DENSE: DCX_TRY(dcx__dense_forward(o, net->params, in, n, o->out)); break;
+        case DCX__OP_CONV: DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, net->work, slots)); break;
+        case DCX__OP_RELU:
+        case DCX__OP_POOL: DCX_TRY(elementwise(o, slots, n, in, o->out, NULL, NULL, NULL, 0)); break;
+        case DCX__OP_FLATTEN: o->out = (float *)in; break;
+        }
+    }
+fail:
+    return st;
+}
+
 dcx_status dcx_net_forward(dcx_net *net, const float *x, int64_t n)
 {
     dcx_status st = DCX_OK;
@@ -195,16 +256,15 @@ dcx_status dcx_net_forward(dcx_net *net, const float *x, int64_t n)
     net->input = x;
     net->n = n;
     net->have_dlogits = 0;
-    for (int i = 0; i < net->nops; i++) {
-        dcx__op *o = &net->ops[i];
-        const float *in = op_input(net, i);
-        switch (o->kind) {
-        case DCX__OP_DENSE: DCX_TRY(dcx__dense_forward(o, net->params, in, n, o->out)); break;
-        case DCX__OP_CONV: DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, net->work, slots)); break;
-        case DCX__OP_RELU: dcx__relu_forward(in, n * dcx__op_out_size(o), o->out); break;
-        case DCX__OP_POOL: dcx__pool_forward(o, in, n, o->out, o->argmax); break;
-        case DCX__OP_FLATTEN: o->out = (float *)in; break;
-        }
+    if (slots > 1) {
+        /* a conv net parallelises over samples itself: BLAS stays
+         * single-threaded for the whole pass (its idle threads would
+         * otherwise spin against the workers) */
+        int old = dcx__blas_set_threads_raw(1);
+        st = forward_ops(net, slots);
+        dcx__blas_set_threads_raw(old);
+    } else {
+        st = forward_ops(net, slots);
     }
 fail:
     return st;
@@ -219,13 +279,10 @@ dcx_status dcx_net_loss(dcx_net *net, const int32_t *labels, double *loss, int64
     return st;
 }
 
-dcx_status dcx_net_backward(dcx_net *net)
+static dcx_status backward_ops(dcx_net *net, int slots)
 {
     dcx_status st = DCX_OK;
-    if (!net->have_dlogits) return dcx_set_error(DCX_ERR_ARG, "backward pass: call dcx_net_loss first");
     int64_t n = net->n;
-    int slots;
-    DCX_TRY(reserve_work(net, &slots));
     const float *dy = net->dlogits;
     for (int i = net->nops - 1; i >= 0; i--) {
         dcx__op *o = &net->ops[i];
@@ -239,19 +296,32 @@ dcx_status dcx_net_backward(dcx_net *net)
         }
         switch (o->kind) {
         case DCX__OP_DENSE: DCX_TRY(dcx__dense_backward(o, net->params, net->grads, in, dy, n, dx)); break;
-        case DCX__OP_CONV:
-            DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, n, dx, net->work, slots));
-            break;
+        case DCX__OP_CONV: DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, n, dx, net->work, slots)); break;
         case DCX__OP_RELU:
-            if (dx) dcx__relu_backward(o->out, dy, n * dcx__op_out_size(o), dx);
-            break;
         case DCX__OP_POOL:
-            if (dx) dcx__pool_backward(o, dy, o->argmax, n, dx);
+            if (dx) DCX_TRY(elementwise(o, slots, n, NULL, NULL, o->out, dy, dx, 1));
             break;
         case DCX__OP_FLATTEN: continue; /* dy passes through unchanged */
         }
         dy = dx;
         if (!dy) break;
+    }
+fail:
+    return st;
+}
+
+dcx_status dcx_net_backward(dcx_net *net)
+{
+    dcx_status st = DCX_OK;
+    if (!net->have_dlogits) return dcx_set_error(DCX_ERR_ARG, "backward pass: call dcx_net_loss first");
+    int slots;
+    DCX_TRY(reserve_work(net, &slots));
+    if (slots > 1) {
+        int old = dcx__blas_set_threads_raw(1); /* as in dcx_net_forward */
+        st = backward_ops(net, slots);
+        dcx__blas_set_threads_raw(old);
+    } else {
+        st = backward_ops(net, slots);
     }
 fail:
     return st;
