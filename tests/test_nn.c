@@ -237,8 +237,8 @@ static void check_op(dcx__op *o, int64_t n)
         ASSERT_OK(dcx__dense_backward(o, p, gp, x, gy, n, gx));
         break;
     case DCX__OP_CONV:
-        ASSERT_OK(dcx__conv_forward(o, p, x, n, y, work, 2));
-        ASSERT_OK(dcx__conv_backward(o, p, gp, x, gy, n, gx, work, 2));
+        ASSERT_OK(dcx__conv_forward(o, p, x, n, y, NULL, work, 2));
+        ASSERT_OK(dcx__conv_backward(o, p, gp, x, gy, NULL, n, gx, work, 2));
         break;
     case DCX__OP_RELU:
         dcx__relu_forward(x, n * osz, y);
@@ -365,8 +365,8 @@ static void test_conv_threads(void **state)
         y[v] = calloc((size_t)(n * osz), sizeof(float));
         gp[v] = calloc((size_t)np, sizeof(float));
         gx[v] = calloc((size_t)(n * isz), sizeof(float));
-        ASSERT_OK(dcx__conv_forward(&o, p, x, n, y[v], work, workers));
-        ASSERT_OK(dcx__conv_backward(&o, p, gp[v], x, gy, n, gx[v], work, workers));
+        ASSERT_OK(dcx__conv_forward(&o, p, x, n, y[v], NULL, work, workers));
+        ASSERT_OK(dcx__conv_backward(&o, p, gp[v], x, gy, NULL, n, gx[v], work, workers));
         free(work);
     }
     dcx__conv_chunk_max = 0;
@@ -518,9 +518,9 @@ static void test_arch(void **state)
     assert_int_equal(sz.params, 416 + 12832 + 200832 + 1290);
     /* conv1 pre+relu, pool, conv2 pre+relu, pool, fc pre+relu, logits */
     assert_int_equal(sz.activations, 2 * 16 * 784 + 16 * 196 + 2 * 32 * 196 + 32 * 49 + 2 * 128 + 10);
-    /* conv scratch per thread: two padded inputs, one sample's columns and their gradient,
+    /* conv scratch per thread: two padded inputs, one sample's columns and their gradient, its output gradient
      * for the larger of the two convs (32x32x1 + 784x25; 18x18x16 + 196x400) */
-    assert_int_equal(sz.scratch, 2 * 18 * 18 * 16 + 2 * 196 * 400);
+    assert_int_equal(sz.scratch, 2 * 18 * 18 * 16 + 2 * 196 * 400 + 32 * 196);
     assert_int_equal(dcx_arch_size("cnn:c16k5p2,pol2", 1, 28, 28, 10, &sz), DCX_ERR_ARG);
     assert_int_equal(sz.params, 0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

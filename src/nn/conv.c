@@ -11,14 +11,18 @@
  *    (channels last); cols is (OH·OW, K·K·C), each row K runs of K·C floats;
  *    Y = W' · colsᵀ with W' the weights permuted to (OC, ky, kx, c).
  * Y (OC, OH·OW) is the sample's NCHW output, written in place (bias first,
- * then the product added). Backward, per sample: dW += dY · colsᵀ (or
+ * then the product added); a following ReLU can be applied in the same
+ * pass, while the sample is in cache. Backward, per sample: dW += dY · colsᵀ (or
  * dY · cols), db += Σ dY, dcols = Wᵀ · dY (or dYᵀ · W'), dx = col2im(dcols).
  *
  * Samples are split into chunks whose size depends on the batch size only
  * (dcx__conv_chunk); each chunk accumulates its own dW and db, and the
- * chunks' partial sums are added in chunk order. The chunks are spread over
- * the worker threads (dcx__parallel_tasks, BLAS single-threaded inside), so
- * the results are the same for any number of threads. */
+ * chunks' partial sums are added in chunk order. The chunks (and, forward,
+ * groups of FWD_TASK samples) are tasks for the worker threads
+ * (dcx__parallel_tasks, BLAS single-threaded inside), each task using
+ * whichever thread's scratch is free: the results are the same for any
+ * number of threads. */
+#include <stdatomic.h>
 #include <string.h>
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -50,13 +54,13 @@ static geom geom_of(const dcx__op *o)
 int64_t dcx__conv_scratch(const dcx__op *o)
 {
     geom g = geom_of(o);
-    return 2 * g.Hp * g.Wp * g.C + 2 * g.P * g.KKC;
+    return 2 * g.Hp * g.Wp * g.C + 2 * g.P * g.KKC + g.OC * g.P;
 }
 
 int64_t dcx__conv_chunk(int64_t n)
 {
     int64_t c = (n + 63) / 64; /* at most 64 chunks: bounded dW partials */
-    if (c < 16) c = 16;
+    if (c < 8) c = 8;
     if (dcx__conv_chunk_max > 0 && c > dcx__conv_chunk_max) c = dcx__conv_chunk_max;
     return c;
 }
@@ -165,24 +169,38 @@ typedef struct {
     const float *w;  /* weights in the layout of g (permuted when pixel-major) */
     const float *b;  /* bias */
     const float *x;  /* (n, C·H·W) */
-    const float *dy; /* backward: (n, OC·P) */
+    const float *dy; /* backward: (n, OC·P), wrt y or (relu) wrt relu(y) */
     float *y;        /* forward: (n, OC·P) */
+    float *relu;     /* fused ReLU: relu(y), written forward, read backward */
     float *dx;       /* backward: (n, C·H·W) or NULL */
     float *dw;       /* backward: (nchunks, OC·KKC) partial dW */
     double *db;      /* backward: (nchunks, OC) partial db */
-    float *work;     /* ntasks × dcx__conv_scratch */
+    float *work;     /* workers × dcx__conv_scratch */
     int64_t n, chunk, nchunks, ntasks, scratch;
+    atomic_int busy[DCX__CONV_MAX_WORKERS]; /* scratch slots in use */
 } pass;
+
+/* Samples per forward task. There are more tasks than threads, taken in
+ * turn: a thread the scheduler starts late (a busy machine) takes fewer. */
+#define FWD_TASK 8
+
+/* A free scratch slot (at most `workers` tasks run at once, so one is free) */
+static int take_slot(pass *ps)
+{
+    for (int i = 0;; i = (i + 1) % DCX__CONV_MAX_WORKERS)
+        if (!atomic_exchange(&ps->busy[i], 1)) return i;
+}
 
 static dcx_status forward_task(void *ctx, int64_t t)
 {
     dcx_status st = DCX_OK;
-    const pass *ps = ctx;
+    pass *ps = ctx;
     const geom *g = &ps->g;
     int64_t isz = g->C * g->H * g->W, osz = g->OC * g->P, hw = g->Hp * g->Wp * g->C;
-    float *xp = ps->work + t * ps->scratch, *cols = xp + 2 * hw;
+    int slot = take_slot(ps);
+    float *xp = ps->work + slot * ps->scratch, *cols = xp + 2 * hw;
     memset(xp, 0, (size_t)hw * sizeof(float));
-    int64_t s0 = t * ps->n / ps->ntasks, s1 = (t + 1) * ps->n / ps->ntasks;
+    int64_t s0 = t * FWD_TASK, s1 = s0 + FWD_TASK < ps->n ? s0 + FWD_TASK : ps->n;
     for (int64_t s = s0; s < s1; s++) {
         float *y = ps->y + s * osz;
         pad_in(g, ps->x + s * isz, xp);
@@ -193,8 +211,10 @@ static dcx_status forward_task(void *ctx, int64_t t)
             DCX_TRY(dcx__sgemm(0, 1, g->OC, g->P, g->KKC, 1.0f, ps->w, g->KKC, cols, g->KKC, 1.0f, y, g->P));
         else
             DCX_TRY(dcx__sgemm(0, 0, g->OC, g->P, g->KKC, 1.0f, ps->w, g->KKC, cols, g->P, 1.0f, y, g->P));
+        if (ps->relu) dcx__relu_forward(y, osz, ps->relu + s * osz);
     }
 fail:
+    atomic_store(&ps->busy[slot], 0);
     return st;
 }
 
@@ -212,38 +232,43 @@ static double sum4(const float *v, int64_t n)
 static dcx_status backward_task(void *ctx, int64_t t)
 {
     dcx_status st = DCX_OK;
-    const pass *ps = ctx;
+    pass *ps = ctx;
     const geom *g = &ps->g;
     int64_t isz = g->C * g->H * g->W, osz = g->OC * g->P, hw = g->Hp * g->Wp * g->C;
-    float *xp = ps->work + t * ps->scratch, *dxp = xp + hw, *cols = xp + 2 * hw, *dcols = cols + g->P * g->KKC;
+    int slot = take_slot(ps);
+    float *xp = ps->work + slot * ps->scratch, *dxp = xp + hw, *cols = xp + 2 * hw, *dcols = cols + g->P * g->KKC;
+    float *dym = dcols + g->P * g->KKC;
     memset(xp, 0, (size_t)hw * sizeof(float));
     memset(dcols, 0, (size_t)(g->P * g->KKC) * sizeof(float));
-    int64_t c0 = t * ps->nchunks / ps->ntasks, c1 = (t + 1) * ps->nchunks / ps->ntasks;
-    for (int64_t ch = c0; ch < c1; ch++) {
-        float *dw = ps->dw + ch * g->OC * g->KKC;
-        double *db = ps->db + ch * g->OC;
-        int64_t s1 = (ch + 1) * ps->chunk < ps->n ? (ch + 1) * ps->chunk : ps->n;
-        for (int64_t s = ch * ps->chunk; s < s1; s++) {
-            const float *dy = ps->dy + s * osz;
-            float beta = s == ch * ps->chunk ? 0.0f : 1.0f;
-            pad_in(g, ps->x + s * isz, xp);
-            im2col(g, xp, cols);
-            if (g->pixel)
-                DCX_TRY(dcx__sgemm(0, 0, g->OC, g->KKC, g->P, 1.0f, dy, g->P, cols, g->KKC, beta, dw, g->KKC));
-            else
-                DCX_TRY(dcx__sgemm(0, 1, g->OC, g->KKC, g->P, 1.0f, dy, g->P, cols, g->P, beta, dw, g->KKC));
-            for (int64_t oc = 0; oc < g->OC; oc++) db[oc] += sum4(dy + oc * g->P, g->P);
-            if (!ps->dx) continue;
-            if (g->pixel)
-                DCX_TRY(dcx__sgemm(1, 0, g->P, g->KKC, g->OC, 1.0f, dy, g->P, ps->w, g->KKC, 1.0f, dcols, g->KKC));
-            else
-                DCX_TRY(dcx__sgemm(1, 0, g->KKC, g->P, g->OC, 1.0f, ps->w, g->KKC, dy, g->P, 1.0f, dcols, g->P));
-            memset(dxp, 0, (size_t)hw * sizeof(float));
-            col2im(g, dcols, dxp); /* leaves dcols zero */
-            unpad_out(g, dxp, ps->dx + s * isz);
+    int64_t ch = t; /* task t: chunk t */
+    float *dw = ps->dw + ch * g->OC * g->KKC;
+    double *db = ps->db + ch * g->OC;
+    int64_t s1 = (ch + 1) * ps->chunk < ps->n ? (ch + 1) * ps->chunk : ps->n;
+    for (int64_t s = ch * ps->chunk; s < s1; s++) {
+        const float *dy = ps->dy + s * osz;
+        if (ps->relu) {
+            dcx__relu_backward(ps->relu + s * osz, dy, osz, dym);
+            dy = dym;
         }
+        float beta = s == ch * ps->chunk ? 0.0f : 1.0f;
+        pad_in(g, ps->x + s * isz, xp);
+        im2col(g, xp, cols);
+        if (g->pixel)
+            DCX_TRY(dcx__sgemm(0, 0, g->OC, g->KKC, g->P, 1.0f, dy, g->P, cols, g->KKC, beta, dw, g->KKC));
+        else
+            DCX_TRY(dcx__sgemm(0, 1, g->OC, g->KKC, g->P, 1.0f, dy, g->P, cols, g->P, beta, dw, g->KKC));
+        for (int64_t oc = 0; oc < g->OC; oc++) db[oc] += sum4(dy + oc * g->P, g->P);
+        if (!ps->dx) continue;
+        if (g->pixel)
+            DCX_TRY(dcx__sgemm(1, 0, g->P, g->KKC, g->OC, 1.0f, dy, g->P, ps->w, g->KKC, 1.0f, dcols, g->KKC));
+        else
+            DCX_TRY(dcx__sgemm(1, 0, g->KKC, g->P, g->OC, 1.0f, ps->w, g->KKC, dy, g->P, 1.0f, dcols, g->P));
+        memset(dxp, 0, (size_t)hw * sizeof(float));
+        col2im(g, dcols, dxp); /* leaves dcols zero */
+        unpad_out(g, dxp, ps->dx + s * isz);
     }
 fail:
+    atomic_store(&ps->busy[slot], 0);
     return st;
 }
 
@@ -256,18 +281,18 @@ static void permute_w(const geom *g, const float *w, float *wp)
             for (int64_t q = 0; q < KK; q++) wp[oc * g->KKC + q * g->C + c] = w[(oc * g->C + c) * KK + q];
 }
 
-static int64_t ntasks_for(int64_t units, int workers)
+static int threads_for(int64_t ntasks, int workers)
 {
-    int64_t t = workers < 1 ? 1 : workers;
-    return t < units ? t : units;
+    int64_t t = workers < 1 ? 1 : workers > DCX__CONV_MAX_WORKERS ? DCX__CONV_MAX_WORKERS : workers;
+    return (int)(t < ntasks ? t : ntasks);
 }
 
 dcx_status dcx__conv_forward(const dcx__op *o, const float *params, const float *x, int64_t n, float *y,
-                             float *work, int workers)
+                             float *relu, float *work, int workers)
 {
     dcx_status st = DCX_OK;
     float *wp = NULL;
-    pass ps = {.o = o, .g = geom_of(o), .b = params + o->b_off, .x = x, .y = y, .work = work, .n = n,
+    pass ps = {.o = o, .g = geom_of(o), .b = params + o->b_off, .x = x, .y = y, .relu = relu, .work = work, .n = n,
                .scratch = dcx__conv_scratch(o)};
     ps.w = params + o->w_off;
     if (ps.g.pixel) {
@@ -275,25 +300,25 @@ dcx_status dcx__conv_forward(const dcx__op *o, const float *params, const float 
         permute_w(&ps.g, params + o->w_off, wp);
         ps.w = wp;
     }
-    ps.ntasks = ntasks_for(n, workers);
-    DCX_TRY(dcx__parallel_tasks(ps.ntasks, (int)ps.ntasks, forward_task, &ps, NULL, NULL));
+    ps.ntasks = (n + FWD_TASK - 1) / FWD_TASK;
+    DCX_TRY(dcx__parallel_tasks(ps.ntasks, threads_for(ps.ntasks, workers), forward_task, &ps, NULL, NULL));
 fail:
     free(wp);
     return st;
 }
 
 dcx_status dcx__conv_backward(const dcx__op *o, const float *params, float *grads, const float *x,
-                              const float *dy, int64_t n, float *dx, float *work, int workers)
+                              const float *dy, const float *relu, int64_t n, float *dx, float *work, int workers)
 {
     dcx_status st = DCX_OK;
     float *wp = NULL;
-    pass ps = {.o = o, .g = geom_of(o), .x = x, .dy = dy, .dx = dx, .work = work, .n = n,
+    pass ps = {.o = o, .g = geom_of(o), .x = x, .dy = dy, .relu = (float *)relu, .dx = dx, .work = work, .n = n,
                .scratch = dcx__conv_scratch(o)};
     const geom *g = &ps.g;
     int64_t wsz = g->OC * g->KKC;
     ps.chunk = dcx__conv_chunk(n);
     ps.nchunks = (n + ps.chunk - 1) / ps.chunk;
-    ps.ntasks = ntasks_for(ps.nchunks, workers);
+    ps.ntasks = ps.nchunks;
     ps.w = params + o->w_off;
     if (g->pixel) {
         DCX_ALLOC(wp, wsz);
@@ -302,7 +327,7 @@ dcx_status dcx__conv_backward(const dcx__op *o, const float *params, float *grad
     }
     DCX_ALLOC(ps.dw, ps.nchunks * wsz);
     DCX_ALLOC(ps.db, ps.nchunks * g->OC);
-    DCX_TRY(dcx__parallel_tasks(ps.ntasks, (int)ps.ntasks, backward_task, &ps, NULL, NULL));
+    DCX_TRY(dcx__parallel_tasks(ps.ntasks, threads_for(ps.ntasks, workers), backward_task, &ps, NULL, NULL));
     /* the chunks' partial sums, in chunk order (and back to (OC, C, K, K)) */
     int64_t KK = g->K * g->K;
     float *gw = grads + o->w_off;

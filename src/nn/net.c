@@ -54,7 +54,7 @@ static dcx_status reserve_work(dcx_net *net, int *slots)
     dcx_status st = DCX_OK;
     int64_t per = work_size(net), t = dcx_get_threads();
     if (t < 1) t = 1;
-    if (t > 64) t = 64;
+    if (t > DCX__CONV_MAX_WORKERS) t = DCX__CONV_MAX_WORKERS;
     *slots = per ? (int)t : 1; /* no conv layer: BLAS's own threads only */
     if (!per || t <= net->work_slots) return DCX_OK;
     free(net->work);
@@ -220,11 +220,18 @@ static dcx_status elementwise(const dcx__op *o, int slots, int64_t n, const floa
                               const float *dy, float *dx, int backward)
 {
     ew_ctx c = {.o = o, .in = in, .out = out, .y = y, .dy = dy, .dx = dx, .n = n, .backward = backward};
-    c.ntasks = slots < n ? slots : n;
-    /* small passes (e.g. after a dense layer) are not worth a thread */
-    if (n * dcx__op_in_size(o) < ((int64_t)1 << 16)) c.ntasks = 1;
+    /* a few tasks per thread, taken in turn (a thread that starts late takes
+     * fewer); small passes (e.g. after a dense layer) are not worth a thread */
+    c.ntasks = 4 * (int64_t)slots < n ? 4 * (int64_t)slots : n;
+    if (slots <= 1 || n * dcx__op_in_size(o) < ((int64_t)1 << 16)) c.ntasks = 1;
     if (c.ntasks <= 1) return ew_task(&c, 0);
-    return dcx__parallel_tasks(c.ntasks, (int)c.ntasks, ew_task, &c, NULL, NULL);
+    return dcx__parallel_tasks(c.ntasks, slots < c.ntasks ? slots : (int)c.ntasks, ew_task, &c, NULL, NULL);
+}
+
+/* Op i is a conv followed by a ReLU, done in one pass. */
+static int fused_relu(const dcx_net *net, int i)
+{
+    return net->ops[i].kind == DCX__OP_CONV && i + 1 < net->nops && net->ops[i + 1].kind == DCX__OP_RELU;
 }
 
 static dcx_status forward_ops(dcx_net *net, int slots)
@@ -236,7 +243,15 @@ static dcx_status forward_ops(dcx_net *net, int slots)
         const float *in = op_input(net, i);
         switch (o->kind) {
         case DCX__OP_DENSE: DCX_TRY(dcx__dense_forward(o, net->params, in, n, o->out)); break;
-        case DCX__OP_CONV: DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, net->work, slots)); break;
+        case DCX__OP_CONV:
+            if (fused_relu(net, i)) {
+                /* the ReLU that follows, in the same pass */
+                DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, net->ops[i + 1].out, net->work, slots));
+                i++;
+            } else {
+                DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, NULL, net->work, slots));
+            }
+            break;
         case DCX__OP_RELU:
         case DCX__OP_POOL: DCX_TRY(elementwise(o, slots, n, in, o->out, NULL, NULL, NULL, 0)); break;
         case DCX__OP_FLATTEN: o->out = (float *)in; break;
@@ -296,8 +311,25 @@ static dcx_status backward_ops(dcx_net *net, int slots)
         }
         switch (o->kind) {
         case DCX__OP_DENSE: DCX_TRY(dcx__dense_backward(o, net->params, net->grads, in, dy, n, dx)); break;
-        case DCX__OP_CONV: DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, n, dx, net->work, slots)); break;
+        case DCX__OP_CONV: DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, NULL, n, dx, net->work, slots)); break;
         case DCX__OP_RELU:
+            if (i > 0 && fused_relu(net, i - 1)) {
+                /* the conv before applies this ReLU's mask itself; its own
+                 * output gradient (dout) is not formed */
+                const dcx__op *c = &net->ops[i - 1];
+                float *cdx = NULL;
+                if (i > 1) {
+                    int j = i - 2;
+                    while (j > 0 && net->ops[j].kind == DCX__OP_FLATTEN) j--;
+                    cdx = net->ops[j].kind == DCX__OP_FLATTEN ? NULL : net->ops[j].dout;
+                }
+                DCX_TRY(dcx__conv_backward(c, net->params, net->grads, op_input(net, i - 1), dy, o->out, n, cdx,
+                                           net->work, slots));
+                i--;
+                dx = cdx;
+                break;
+            }
+            /* fall through */
         case DCX__OP_POOL:
             if (dx) DCX_TRY(elementwise(o, slots, n, NULL, NULL, o->out, dy, dx, 1));
             break;

@@ -50,7 +50,8 @@ dcx_status dcx__dense_backward(const dcx__op *o, const float *params, float *gra
                                const float *dy, int64_t n, float *dx);
 
 /* Floats of conv scratch one worker thread needs (padded input, padded
- * input gradient, the columns of one sample and their gradient). */
+ * input gradient, the columns of one sample and their gradient, one
+ * sample's output gradient). */
 int64_t dcx__conv_scratch(const dcx__op *o);
 /* Samples per chunk of a batch of n in the backward pass: each chunk sums
  * its own dW and db (a function of n only, so that results do not depend on
@@ -61,11 +62,15 @@ extern int64_t dcx__conv_chunk_max;
 /* Tests only: 0 picks the layout per layer, 1 forces channel-major, 2
  * pixel-major (see conv.c). */
 extern int dcx__conv_layout;
-/* work: `workers` × dcx__conv_scratch(o) floats; up to `workers` threads. */
+/* work: `workers` × dcx__conv_scratch(o) floats; up to `workers` threads
+ * (at most DCX__CONV_MAX_WORKERS). relu, when not NULL, fuses the ReLU that
+ * follows the layer: forward writes relu(y) there too; backward then takes
+ * dy wrt relu(y) and applies the ReLU's mask itself. */
+#define DCX__CONV_MAX_WORKERS 64
 dcx_status dcx__conv_forward(const dcx__op *o, const float *params, const float *x, int64_t n, float *y,
-                             float *work, int workers);
+                             float *relu, float *work, int workers);
 dcx_status dcx__conv_backward(const dcx__op *o, const float *params, float *grads, const float *x,
-                              const float *dy, int64_t n, float *dx, float *work, int workers);
+                              const float *dy, const float *relu, int64_t n, float *dx, float *work, int workers);
 
 void dcx__relu_forward(const float *x, int64_t count, float *y);
 void dcx__relu_backward(const float *y, const float *dy, int64_t count, float *dx);
