@@ -11,8 +11,8 @@
  *    (channels last); cols is (OH·OW, K·K·C), each row K runs of K·C floats;
  *    Y = W' · colsᵀ with W' the weights permuted to (OC, ky, kx, c).
  * Y (OC, OH·OW) is the sample's NCHW output, written in place (bias first,
- * then the product added); a following ReLU can be applied in the same
- * pass, while the sample is in cache. Backward, per sample: dW += dY · colsᵀ (or
+ * then the product added); a following ReLU and max-pool can be applied in
+ * the same pass, while the sample is in cache. Backward, per sample: dW += dY · colsᵀ (or
  * dY · cols), db += Σ dY, dcols = Wᵀ · dY (or dYᵀ · W'), dx = col2im(dcols).
  *
  * Samples are split into chunks whose size depends on the batch size only
@@ -169,9 +169,9 @@ typedef struct {
     const float *w;  /* weights in the layout of g (permuted when pixel-major) */
     const float *b;  /* bias */
     const float *x;  /* (n, C·H·W) */
-    const float *dy; /* backward: (n, OC·P), wrt y or (relu) wrt relu(y) */
+    const float *dy; /* backward: (n, OC·P) wrt y; with a tail, wrt its output */
     float *y;        /* forward: (n, OC·P) */
-    float *relu;     /* fused ReLU: relu(y), written forward, read backward */
+    dcx__conv_tail tail; /* fused ReLU [+ max-pool], or relu == NULL */
     float *dx;       /* backward: (n, C·H·W) or NULL */
     float *dw;       /* backward: (nchunks, OC·KKC) partial dW */
     double *db;      /* backward: (nchunks, OC) partial db */
@@ -211,7 +211,15 @@ static dcx_status forward_task(void *ctx, int64_t t)
             DCX_TRY(dcx__sgemm(0, 1, g->OC, g->P, g->KKC, 1.0f, ps->w, g->KKC, cols, g->KKC, 1.0f, y, g->P));
         else
             DCX_TRY(dcx__sgemm(0, 0, g->OC, g->P, g->KKC, 1.0f, ps->w, g->KKC, cols, g->P, 1.0f, y, g->P));
-        if (ps->relu) dcx__relu_forward(y, osz, ps->relu + s * osz);
+        if (ps->tail.relu) {
+            float *r = ps->tail.relu + s * osz;
+            dcx__relu_forward(y, osz, r);
+            const dcx__op *pl = ps->tail.pool;
+            if (pl) {
+                int64_t psz = dcx__op_out_size(pl);
+                dcx__pool_forward(pl, r, 1, ps->tail.pool_out + s * psz, ps->tail.argmax + s * psz);
+            }
+        }
     }
 fail:
     atomic_store(&ps->busy[slot], 0);
@@ -246,8 +254,17 @@ static dcx_status backward_task(void *ctx, int64_t t)
     int64_t s1 = (ch + 1) * ps->chunk < ps->n ? (ch + 1) * ps->chunk : ps->n;
     for (int64_t s = ch * ps->chunk; s < s1; s++) {
         const float *dy = ps->dy + s * osz;
-        if (ps->relu) {
-            dcx__relu_backward(ps->relu + s * osz, dy, osz, dym);
+        if (ps->tail.relu) {
+            const float *r = ps->tail.relu + s * osz;
+            const dcx__op *pl = ps->tail.pool;
+            if (pl) {
+                /* through the pool, then the ReLU's mask in place */
+                int64_t psz = dcx__op_out_size(pl);
+                dcx__pool_backward(pl, ps->dy + s * psz, ps->tail.argmax + s * psz, 1, dym);
+                for (int64_t i = 0; i < osz; i++) dym[i] = r[i] > 0.0f ? dym[i] : 0.0f;
+            } else {
+                dcx__relu_backward(r, dy, osz, dym);
+            }
             dy = dym;
         }
         float beta = s == ch * ps->chunk ? 0.0f : 1.0f;
@@ -288,12 +305,13 @@ static int threads_for(int64_t ntasks, int workers)
 }
 
 dcx_status dcx__conv_forward(const dcx__op *o, const float *params, const float *x, int64_t n, float *y,
-                             float *relu, float *work, int workers)
+                             const dcx__conv_tail *tail, float *work, int workers)
 {
     dcx_status st = DCX_OK;
     float *wp = NULL;
-    pass ps = {.o = o, .g = geom_of(o), .b = params + o->b_off, .x = x, .y = y, .relu = relu, .work = work, .n = n,
+    pass ps = {.o = o, .g = geom_of(o), .b = params + o->b_off, .x = x, .y = y, .work = work, .n = n,
                .scratch = dcx__conv_scratch(o)};
+    if (tail) ps.tail = *tail;
     ps.w = params + o->w_off;
     if (ps.g.pixel) {
         DCX_ALLOC(wp, ps.g.OC * ps.g.KKC);
@@ -308,14 +326,16 @@ fail:
 }
 
 dcx_status dcx__conv_backward(const dcx__op *o, const float *params, float *grads, const float *x,
-                              const float *dy, const float *relu, int64_t n, float *dx, float *work, int workers)
+                              const float *dy, const dcx__conv_tail *tail, int64_t n, float *dx, float *work,
+                              int workers)
 {
     dcx_status st = DCX_OK;
     float *wp = NULL;
-    pass ps = {.o = o, .g = geom_of(o), .x = x, .dy = dy, .relu = (float *)relu, .dx = dx, .work = work, .n = n,
+    pass ps = {.o = o, .g = geom_of(o), .x = x, .dy = dy, .dx = dx, .work = work, .n = n,
                .scratch = dcx__conv_scratch(o)};
     const geom *g = &ps.g;
     int64_t wsz = g->OC * g->KKC;
+    if (tail) ps.tail = *tail;
     ps.chunk = dcx__conv_chunk(n);
     ps.nchunks = (n + ps.chunk - 1) / ps.chunk;
     ps.ntasks = ps.nchunks;

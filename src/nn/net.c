@@ -228,10 +228,28 @@ static dcx_status elementwise(const dcx__op *o, int slots, int64_t n, const floa
     return dcx__parallel_tasks(c.ntasks, slots < c.ntasks ? slots : (int)c.ntasks, ew_task, &c, NULL, NULL);
 }
 
-/* Op i is a conv followed by a ReLU, done in one pass. */
-static int fused_relu(const dcx_net *net, int i)
+/* Ops fused with the conv at op i (0: none; 1: the ReLU after it; 2: the
+ * ReLU and a max-pool after that), and their buffers. */
+static int conv_tail(const dcx_net *net, int i, dcx__conv_tail *t)
 {
-    return net->ops[i].kind == DCX__OP_CONV && i + 1 < net->nops && net->ops[i + 1].kind == DCX__OP_RELU;
+    memset(t, 0, sizeof *t);
+    if (net->ops[i].kind != DCX__OP_CONV || i + 1 >= net->nops || net->ops[i + 1].kind != DCX__OP_RELU) return 0;
+    t->relu = net->ops[i + 1].out;
+    if (i + 2 >= net->nops || net->ops[i + 2].kind != DCX__OP_POOL) return 1;
+    t->pool = &net->ops[i + 2];
+    t->pool_out = net->ops[i + 2].out;
+    t->argmax = net->ops[i + 2].argmax;
+    return 2;
+}
+
+/* Where the gradient wrt op i's input goes: the dout of the op before
+ * (skipping flattens), NULL for the first op. */
+static float *input_grad(const dcx_net *net, int i)
+{
+    if (i == 0) return NULL;
+    int j = i - 1;
+    while (j > 0 && net->ops[j].kind == DCX__OP_FLATTEN) j--;
+    return net->ops[j].kind == DCX__OP_FLATTEN ? NULL : net->ops[j].dout;
 }
 
 static dcx_status forward_ops(dcx_net *net, int slots)
@@ -243,15 +261,14 @@ static dcx_status forward_ops(dcx_net *net, int slots)
         const float *in = op_input(net, i);
         switch (o->kind) {
         case DCX__OP_DENSE: DCX_TRY(dcx__dense_forward(o, net->params, in, n, o->out)); break;
-        case DCX__OP_CONV:
-            if (fused_relu(net, i)) {
-                /* the ReLU that follows, in the same pass */
-                DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, net->ops[i + 1].out, net->work, slots));
-                i++;
-            } else {
-                DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, NULL, net->work, slots));
-            }
+        case DCX__OP_CONV: {
+            /* the ReLU (and pool) that follow, in the same pass */
+            dcx__conv_tail t;
+            int fused = conv_tail(net, i, &t);
+            DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, fused ? &t : NULL, net->work, slots));
+            i += fused;
             break;
+        }
         case DCX__OP_RELU:
         case DCX__OP_POOL: DCX_TRY(elementwise(o, slots, n, in, o->out, NULL, NULL, NULL, 0)); break;
         case DCX__OP_FLATTEN: o->out = (float *)in; break;
@@ -303,33 +320,25 @@ static dcx_status backward_ops(dcx_net *net, int slots)
         dcx__op *o = &net->ops[i];
         const float *in = op_input(net, i);
         /* gradient wrt this op's input goes to the previous op's dout */
-        float *dx = NULL;
-        if (i > 0) {
-            int j = i - 1;
-            while (j > 0 && net->ops[j].kind == DCX__OP_FLATTEN) j--;
-            dx = net->ops[j].kind == DCX__OP_FLATTEN ? NULL : net->ops[j].dout;
+        float *dx = input_grad(net, i);
+        /* a ReLU or pool fused with the conv before it: the conv's backward
+         * pass does them (their input gradients are not formed) */
+        dcx__conv_tail t;
+        int c = i - 1;
+        if (c >= 0 && o->kind == DCX__OP_POOL) c--;
+        if (c >= 0 && net->ops[c].kind == DCX__OP_CONV && conv_tail(net, c, &t) == i - c) {
+            dx = input_grad(net, c);
+            DCX_TRY(dcx__conv_backward(&net->ops[c], net->params, net->grads, op_input(net, c), dy, &t, n, dx,
+                                       net->work, slots));
+            i = c;
+            dy = dx;
+            if (!dy) break;
+            continue;
         }
         switch (o->kind) {
         case DCX__OP_DENSE: DCX_TRY(dcx__dense_backward(o, net->params, net->grads, in, dy, n, dx)); break;
         case DCX__OP_CONV: DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, NULL, n, dx, net->work, slots)); break;
         case DCX__OP_RELU:
-            if (i > 0 && fused_relu(net, i - 1)) {
-                /* the conv before applies this ReLU's mask itself; its own
-                 * output gradient (dout) is not formed */
-                const dcx__op *c = &net->ops[i - 1];
-                float *cdx = NULL;
-                if (i > 1) {
-                    int j = i - 2;
-                    while (j > 0 && net->ops[j].kind == DCX__OP_FLATTEN) j--;
-                    cdx = net->ops[j].kind == DCX__OP_FLATTEN ? NULL : net->ops[j].dout;
-                }
-                DCX_TRY(dcx__conv_backward(c, net->params, net->grads, op_input(net, i - 1), dy, o->out, n, cdx,
-                                           net->work, slots));
-                i--;
-                dx = cdx;
-                break;
-            }
-            /* fall through */
         case DCX__OP_POOL:
             if (dx) DCX_TRY(elementwise(o, slots, n, NULL, NULL, o->out, dy, dx, 1));
             break;

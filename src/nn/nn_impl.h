@@ -62,15 +62,24 @@ extern int64_t dcx__conv_chunk_max;
 /* Tests only: 0 picks the layout per layer, 1 forces channel-major, 2
  * pixel-major (see conv.c). */
 extern int dcx__conv_layout;
+/* The ReLU (and max-pool) that follow a conv layer, done in its passes:
+ * forward writes relu(y) to relu (and the pool's output and argmax);
+ * backward then takes dy wrt the last of them and applies the pool's routing
+ * and the ReLU's mask itself. */
+typedef struct {
+    float *relu;          /* (n, conv out size); NULL: no fused tail */
+    const struct dcx__op *pool; /* NULL: ReLU only */
+    float *pool_out;      /* (n, pool out size) */
+    int32_t *argmax;      /* (n, pool out size) */
+} dcx__conv_tail;
 /* work: `workers` × dcx__conv_scratch(o) floats; up to `workers` threads
- * (at most DCX__CONV_MAX_WORKERS). relu, when not NULL, fuses the ReLU that
- * follows the layer: forward writes relu(y) there too; backward then takes
- * dy wrt relu(y) and applies the ReLU's mask itself. */
+ * (at most DCX__CONV_MAX_WORKERS); tail may be NULL. */
 #define DCX__CONV_MAX_WORKERS 64
 dcx_status dcx__conv_forward(const dcx__op *o, const float *params, const float *x, int64_t n, float *y,
-                             float *relu, float *work, int workers);
+                             const dcx__conv_tail *tail, float *work, int workers);
 dcx_status dcx__conv_backward(const dcx__op *o, const float *params, float *grads, const float *x,
-                              const float *dy, const float *relu, int64_t n, float *dx, float *work, int workers);
+                              const float *dy, const dcx__conv_tail *tail, int64_t n, float *dx, float *work,
+                              int workers);
 
 void dcx__relu_forward(const float *x, int64_t count, float *y);
 void dcx__relu_backward(const float *y, const float *dy, int64_t count, float *dx);
