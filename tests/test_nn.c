@@ -424,8 +424,47 @@ static void test_grad_pool_relu(void **state)
     dcx__op o = {.kind = DCX__OP_POOL, .in_c = 2, .in_h = 5, .in_w = 6, .out_c = 2, .out_h = 2, .out_w = 3,
                  .k = 2, .stride = 2};
     check_op(&o, 2);
+    /* rows of 9 windows: the four-at-a-time path and the scalar rest */
+    dcx__op w = {.kind = DCX__OP_POOL, .in_c = 2, .in_h = 6, .in_w = 19, .out_c = 2, .out_h = 3, .out_w = 9,
+                 .k = 2, .stride = 2};
+    check_op(&w, 2);
     dcx__op r = {.kind = DCX__OP_RELU, .in_c = 10, .in_h = 1, .in_w = 1, .out_c = 10, .out_h = 1, .out_w = 1};
     check_op(&r, 4);
+}
+
+/* Max-pool 2x2 on values with many ties (and a NaN in one plane): the
+ * first maximum of each window wins, a NaN wins its window, in both the
+ * vectorised and the scalar parts of a row. */
+static void test_pool_ties(void **state)
+{
+    (void)state;
+    enum { C = 3, H = 4, W = 18, OH = 2, OW = 9 };
+    dcx__op o = {.kind = DCX__OP_POOL, .in_c = C, .in_h = H, .in_w = W, .out_c = C, .out_h = OH, .out_w = OW,
+                 .k = 2, .stride = 2};
+    float x[C * H * W], y[C * OH * OW];
+    int32_t am[C * OH * OW];
+    dcx_rng r;
+    dcx_rng_seed(&r, 3);
+    for (int i = 0; i < C * H * W; i++) x[i] = (float)(int)(dcx_rng_uniform(&r) * 3); /* 0, 1, 2 */
+    x[2 * H * W + 1 * W + 9] = NAN; /* plane 2, window (0, 4) */
+    dcx__pool_forward(&o, x, 1, y, am);
+    for (int c = 0; c < C; c++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                const float *p = x + c * H * W;
+                int best = 2 * oy * W + 2 * ox;
+                for (int dy = 0; dy < 2; dy++)
+                    for (int dx = 0; dx < 2; dx++) {
+                        int i = (2 * oy + dy) * W + 2 * ox + dx;
+                        if (p[i] > p[best] || (isnan(p[i]) && !isnan(p[best]))) best = i;
+                    }
+                int o_ = c * OH * OW + oy * OW + ox;
+                assert_int_equal(am[o_], best);
+                if (isnan(p[best]))
+                    assert_true(isnan(y[o_]));
+                else
+                    assert_true(y[o_] == p[best]);
+            }
 }
 
 static void test_softmax_xent(void **state)
@@ -566,7 +605,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grad_dense),     cmocka_unit_test(test_grad_conv),
-        cmocka_unit_test(test_grad_pool_relu), cmocka_unit_test(test_softmax_xent),
+        cmocka_unit_test(test_grad_pool_relu), cmocka_unit_test(test_pool_ties), cmocka_unit_test(test_softmax_xent),
         cmocka_unit_test(test_grad_mlp),       cmocka_unit_test(test_grad_cnn), cmocka_unit_test(test_conv_threads),
         cmocka_unit_test(test_arch),           cmocka_unit_test(test_he_init),
     };
