@@ -252,6 +252,43 @@ static float *input_grad(const dcx_net *net, int i)
     return net->ops[j].kind == DCX__OP_FLATTEN ? NULL : net->ops[j].dout;
 }
 
+/* The dense layers of a conv net: fixed blocks (rows of the batch forward;
+ * rows of dW and of dx backward) as tasks on the worker threads, so their
+ * results too do not depend on the thread count. */
+#define DENSE_BLOCKS 4
+typedef struct {
+    const dcx_net *net;
+    const dcx__op *o;
+    const float *x, *dy;
+    float *y, *dx;
+    int64_t n;
+} dense_ctx;
+
+static dcx_status dense_fwd_task(void *ctx, int64_t t)
+{
+    const dense_ctx *c = ctx;
+    int64_t i0 = t * c->n / DENSE_BLOCKS, i1 = (t + 1) * c->n / DENSE_BLOCKS;
+    int64_t in = dcx__op_in_size(c->o), out = dcx__op_out_size(c->o);
+    if (i1 == i0) return DCX_OK;
+    return dcx__dense_forward(c->o, c->net->params, c->x + i0 * in, i1 - i0, c->y + i0 * out);
+}
+
+static dcx_status dense_bwd_task(void *ctx, int64_t t)
+{
+    const dense_ctx *c = ctx;
+    return dcx__dense_backward_block(c->o, c->net->params, c->net->grads, c->x, c->dy, c->n, c->dx, (int)t,
+                                     DENSE_BLOCKS);
+}
+
+static dcx_status dense_pass(const dcx_net *net, const dcx__op *o, int slots, int64_t n, const float *x, float *y,
+                             const float *dy, float *dx, int backward)
+{
+    dense_ctx c = {.net = net, .o = o, .x = x, .y = y, .dy = dy, .dx = dx, .n = n};
+    int64_t ntasks = backward ? 2 * DENSE_BLOCKS : DENSE_BLOCKS;
+    return dcx__parallel_tasks(ntasks, slots < ntasks ? slots : (int)ntasks, backward ? dense_bwd_task : dense_fwd_task,
+                               &c, NULL, NULL);
+}
+
 static dcx_status forward_ops(dcx_net *net, int slots)
 {
     dcx_status st = DCX_OK;
@@ -260,7 +297,12 @@ static dcx_status forward_ops(dcx_net *net, int slots)
         dcx__op *o = &net->ops[i];
         const float *in = op_input(net, i);
         switch (o->kind) {
-        case DCX__OP_DENSE: DCX_TRY(dcx__dense_forward(o, net->params, in, n, o->out)); break;
+        case DCX__OP_DENSE:
+            if (net->work_slots) /* a conv net (it has conv scratch) */
+                DCX_TRY(dense_pass(net, o, slots, n, in, o->out, NULL, NULL, 0));
+            else
+                DCX_TRY(dcx__dense_forward(o, net->params, in, n, o->out));
+            break;
         case DCX__OP_CONV: {
             /* the ReLU (and pool) that follow, in the same pass */
             dcx__conv_tail t;
@@ -336,7 +378,12 @@ static dcx_status backward_ops(dcx_net *net, int slots)
             continue;
         }
         switch (o->kind) {
-        case DCX__OP_DENSE: DCX_TRY(dcx__dense_backward(o, net->params, net->grads, in, dy, n, dx)); break;
+        case DCX__OP_DENSE:
+            if (net->work_slots)
+                DCX_TRY(dense_pass(net, o, slots, n, in, NULL, dy, dx, 1));
+            else
+                DCX_TRY(dcx__dense_backward(o, net->params, net->grads, in, dy, n, dx));
+            break;
         case DCX__OP_CONV: DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, NULL, n, dx, net->work, slots)); break;
         case DCX__OP_RELU:
         case DCX__OP_POOL:

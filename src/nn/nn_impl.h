@@ -48,6 +48,11 @@ static inline int64_t dcx__op_out_size(const dcx__op *o) { return o->out_c * o->
 dcx_status dcx__dense_forward(const dcx__op *o, const float *params, const float *x, int64_t n, float *y);
 dcx_status dcx__dense_backward(const dcx__op *o, const float *params, float *grads, const float *x,
                                const float *dy, int64_t n, float *dx);
+/* One of 2·nblocks independent parts of the dense backward pass: block <
+ * nblocks computes rows of dW and db (out split in nblocks), the others rows
+ * of dx (the batch split in nblocks; nothing when dx is NULL). */
+dcx_status dcx__dense_backward_block(const dcx__op *o, const float *params, float *grads, const float *x,
+                                     const float *dy, int64_t n, float *dx, int block, int nblocks);
 
 /* Floats of conv scratch one worker thread needs (padded input, padded
  * input gradient, the columns of one sample and their gradient, one
