@@ -2,7 +2,9 @@
  * momentum update) of a network on a random batch, split by stage: the
  * microbenchmark behind the training section of docs/benchmarks.md.
  *   bench_step ARCH THREADS [BATCH=128] [STEPS=60]
- * Build: cc -O2 -Iinclude bench/bench_step.c build/libdeepcx.a $(pkg-config --libs lapacke openblas libcjson zlib) -lpthread -lm
+ * Build (from the repository root, after make):
+ *   cc -O2 -Iinclude bench/bench_step.c build/libdeepcx.a \
+ *      $(pkg-config --libs lapacke openblas libcjson zlib) -lpthread -lm -o bench_step
  * Prints, per stage, the median wall and process-CPU milliseconds over STEPS
  * steps (after 5 warm-up steps), and samples/s of the whole step. */
 #include <stdio.h>
@@ -87,7 +89,8 @@ int main(int argc, char **argv)
         w[NST][it] = 1e3 * (tw[NST] - tw[0]);
         c[NST][it] = 1e3 * (tc[NST] - tc[0]);
     }
-    for (int s = 0; s < NST; s++) printf("%-9s wall %7.3f ms  cpu %7.3f ms\n", names[s], median(w[s], steps), median(c[s], steps));
+    for (int s = 0; s < NST; s++)
+        printf("%-9s wall %7.3f ms  cpu %7.3f ms\n", names[s], median(w[s], steps), median(c[s], steps));
     double mw = median(w[NST], steps), mc = median(c[NST], steps);
     printf("step      wall %7.3f ms  cpu %7.3f ms   samples/s %.0f  samples/CPU-s %.0f\n", mw, mc, 1e3 * batch / mw,
            1e3 * batch / mc);

@@ -314,7 +314,8 @@ static void test_grad_conv(void **state)
         dcx__conv_layout = layout;
         dcx__conv_chunk_max = 1; /* one sample per chunk: accumulation across chunks */
         {
-            dcx__op o = {.kind = DCX__OP_CONV, .in_c = 2, .in_h = 5, .in_w = 5, .out_c = 3, .k = 3, .stride = 1, .pad = 1};
+            dcx__op o = {.kind = DCX__OP_CONV, .in_c = 2, .in_h = 5, .in_w = 5, .out_c = 3,
+                         .k = 3, .stride = 1, .pad = 1};
             o.out_h = o.out_w = 5;
             check_op(&o, 3);
         }

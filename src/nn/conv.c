@@ -12,8 +12,9 @@
  *    Y = W' · colsᵀ with W' the weights permuted to (OC, ky, kx, c).
  * Y (OC, OH·OW) is the sample's NCHW output, written in place (bias first,
  * then the product added); a following ReLU and max-pool can be applied in
- * the same pass, while the sample is in cache. Backward, per sample: dW += dY · colsᵀ (or
- * dY · cols), db += Σ dY, dcols = Wᵀ · dY (or dYᵀ · W'), dx = col2im(dcols).
+ * the same pass, while the sample is in cache. Backward, per sample:
+ * dW += dY · colsᵀ (or dY · cols), db += Σ dY, dcols = Wᵀ · dY (or dYᵀ · W'),
+ * dx = col2im(dcols).
  *
  * Samples are split into chunks whose size depends on the batch size only
  * (dcx__conv_chunk); each chunk accumulates its own dW and db, and the
@@ -177,6 +178,7 @@ typedef struct {
     double *db;      /* backward: (nchunks, OC) partial db */
     float *work;     /* workers × dcx__conv_scratch */
     int64_t n, chunk, nchunks, ntasks, scratch;
+    int nthreads;                           /* threads running the tasks */
     atomic_int busy[DCX__CONV_MAX_WORKERS]; /* scratch slots in use */
 } pass;
 
@@ -184,10 +186,11 @@ typedef struct {
  * turn: a thread the scheduler starts late (a busy machine) takes fewer. */
 #define FWD_TASK 8
 
-/* A free scratch slot (at most `workers` tasks run at once, so one is free) */
+/* A free scratch slot: at most nthreads tasks run at once, each holding one
+ * slot, so one of the first nthreads is free when a task starts. */
 static int take_slot(pass *ps)
 {
-    for (int i = 0;; i = (i + 1) % DCX__CONV_MAX_WORKERS)
+    for (int i = 0;; i = (i + 1) % ps->nthreads)
         if (!atomic_exchange(&ps->busy[i], 1)) return i;
 }
 
@@ -319,7 +322,8 @@ dcx_status dcx__conv_forward(const dcx__op *o, const float *params, const float 
         ps.w = wp;
     }
     ps.ntasks = (n + FWD_TASK - 1) / FWD_TASK;
-    DCX_TRY(dcx__parallel_tasks(ps.ntasks, threads_for(ps.ntasks, workers), forward_task, &ps, NULL, NULL));
+    ps.nthreads = threads_for(ps.ntasks, workers);
+    DCX_TRY(dcx__parallel_tasks(ps.ntasks, ps.nthreads, forward_task, &ps, NULL, NULL));
 fail:
     free(wp);
     return st;
@@ -347,7 +351,8 @@ dcx_status dcx__conv_backward(const dcx__op *o, const float *params, float *grad
     }
     DCX_ALLOC(ps.dw, ps.nchunks * wsz);
     DCX_ALLOC(ps.db, ps.nchunks * g->OC);
-    DCX_TRY(dcx__parallel_tasks(ps.ntasks, threads_for(ps.ntasks, workers), backward_task, &ps, NULL, NULL));
+    ps.nthreads = threads_for(ps.ntasks, workers);
+    DCX_TRY(dcx__parallel_tasks(ps.ntasks, ps.nthreads, backward_task, &ps, NULL, NULL));
     /* the chunks' partial sums, in chunk order (and back to (OC, C, K, K)) */
     int64_t KK = g->K * g->K;
     float *gw = grads + o->w_off;

@@ -42,7 +42,8 @@ static int64_t work_size(const dcx_net *net)
 {
     int64_t w = 0;
     for (int i = 0; i < net->nops; i++)
-        if (net->ops[i].kind == DCX__OP_CONV && dcx__conv_scratch(&net->ops[i]) > w) w = dcx__conv_scratch(&net->ops[i]);
+        if (net->ops[i].kind == DCX__OP_CONV && dcx__conv_scratch(&net->ops[i]) > w)
+            w = dcx__conv_scratch(&net->ops[i]);
     return w;
 }
 
@@ -384,7 +385,9 @@ static dcx_status backward_ops(dcx_net *net, int slots)
             else
                 DCX_TRY(dcx__dense_backward(o, net->params, net->grads, in, dy, n, dx));
             break;
-        case DCX__OP_CONV: DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, NULL, n, dx, net->work, slots)); break;
+        case DCX__OP_CONV:
+            DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, NULL, n, dx, net->work, slots));
+            break;
         case DCX__OP_RELU:
         case DCX__OP_POOL:
             if (dx) DCX_TRY(elementwise(o, slots, n, NULL, NULL, o->out, dy, dx, 1));
