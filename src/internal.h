@@ -83,6 +83,21 @@ dcx_status dcx__dposv_cm(int64_t n, int64_t nrhs, double *a, int64_t lda, double
  * (BLAS runs single-threaded inside them); n < 1 leaves the count alone. */
 int dcx__blas_set_threads_raw(int n);
 
+/* Task pool (src/obs/par.c; the observables and the conv layers). Runs
+ * fn(ctx, t) for t = 0..ntasks−1 on up to `threads` threads, the calling
+ * thread included, with BLAS single-threaded during the call (also when
+ * threads is 1, so that results never depend on the thread count). Tasks
+ * must be independent and write only their own outputs. The status is that
+ * of the lowest failing task (its message is carried over to the calling
+ * thread); no task starts after a failure. tick(tick_ctx, pool), if given,
+ * is called in the calling thread after each task it ran and once at the
+ * end; dcx__pool_done(pool) is the number of tasks finished so far. */
+typedef dcx_status (*dcx__task_fn)(void *ctx, int64_t task);
+typedef void (*dcx__tick_fn)(void *ctx, const void *pool);
+dcx_status dcx__parallel_tasks(int64_t ntasks, int threads, dcx__task_fn fn, void *ctx, dcx__tick_fn tick,
+                               void *tick_ctx);
+int64_t dcx__pool_done(const void *pool);
+
 /* The m largest eigenvalues (ascending, into w[0..m); w must hold n values) and their eigenvectors
  * of the symmetric (n,n) matrix a (upper triangle read; destroyed), by
  * dsyevr (MRRR): eigenvector t is z[t*n .. t*n+n) (z (m, n)). */

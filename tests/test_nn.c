@@ -198,6 +198,12 @@ static void test_grad_cnn(void **state)
      * weight gradient accumulates over chunks) */
     dcx__conv_chunk_max = 2;
     check_net("cnn:c3k3p1s2,c4k2p1,pool2,fc6", 2, 7, 7, 3, 5);
+    /* and with each column layout forced on both convs */
+    for (int layout = 1; layout <= 2; layout++) {
+        dcx__conv_layout = layout;
+        check_net("cnn:c3k3p1s2,c4k2p1,pool2,fc6", 2, 7, 7, 3, 5);
+    }
+    dcx__conv_layout = 0;
     dcx__conv_chunk_max = 0;
 }
 
@@ -219,8 +225,9 @@ static void check_op(dcx__op *o, int64_t n)
     float *x = calloc((size_t)(n * isz), sizeof(float)), *y = calloc((size_t)(n * osz), sizeof(float));
     float *gy = calloc((size_t)(n * osz), sizeof(float)), *gx = calloc((size_t)(n * isz), sizeof(float));
     int32_t *am = calloc((size_t)(n * osz), sizeof(int32_t));
-    int64_t wsz = o->in_c * o->k * o->k * o->out_h * o->out_w * n + 1;
-    float *cols = calloc((size_t)wsz, sizeof(float)), *tmp = calloc((size_t)(n * osz + 1), sizeof(float));
+    /* conv scratch for two worker threads */
+    int64_t wsz = o->kind == DCX__OP_CONV ? 2 * dcx__conv_scratch(o) : 1;
+    float *work = calloc((size_t)wsz, sizeof(float));
     fill_uniform(&r, p, np, 0.5);
     fill_uniform(&r, x, n * isz, 1.0);
     fill_uniform(&r, gy, n * osz, 1.0);
@@ -230,8 +237,8 @@ static void check_op(dcx__op *o, int64_t n)
         ASSERT_OK(dcx__dense_backward(o, p, gp, x, gy, n, gx));
         break;
     case DCX__OP_CONV:
-        ASSERT_OK(dcx__conv_forward(o, p, x, n, y, cols, tmp));
-        ASSERT_OK(dcx__conv_backward(o, p, gp, x, gy, n, gx, cols, tmp));
+        ASSERT_OK(dcx__conv_forward(o, p, x, n, y, NULL, work, 2));
+        ASSERT_OK(dcx__conv_backward(o, p, gp, x, gy, NULL, n, gx, work, 2));
         break;
     case DCX__OP_RELU:
         dcx__relu_forward(x, n * osz, y);
@@ -288,7 +295,7 @@ static void check_op(dcx__op *o, int64_t n)
     print_message("op %d: %lld gradients checked, %lld skipped\n", o->kind, (long long)checked, (long long)skipped);
     assert_int_equal(bad, 0);
     assert_true(checked > 0);
-    free(p); free(gp); free(x); free(y); free(gy); free(gx); free(am); free(cols); free(tmp);
+    free(p); free(gp); free(x); free(y); free(gy); free(gx); free(am); free(work);
     free(P); free(X); free(Y); free(m0); free(m1);
 }
 
@@ -302,21 +309,114 @@ static void test_grad_dense(void **state)
 static void test_grad_conv(void **state)
 {
     (void)state;
-    dcx__conv_chunk_max = 1; /* one sample per chunk: accumulation across chunks */
-    {
-        dcx__op o = {.kind = DCX__OP_CONV, .in_c = 2, .in_h = 5, .in_w = 5, .out_c = 3, .k = 3, .stride = 1, .pad = 1};
-        o.out_h = o.out_w = 5;
-        check_op(&o, 3);
+    /* both column layouts (channel-major, pixel-major) */
+    for (int layout = 1; layout <= 2; layout++) {
+        dcx__conv_layout = layout;
+        dcx__conv_chunk_max = 1; /* one sample per chunk: accumulation across chunks */
+        {
+            dcx__op o = {.kind = DCX__OP_CONV, .in_c = 2, .in_h = 5, .in_w = 5, .out_c = 3,
+                         .k = 3, .stride = 1, .pad = 1};
+            o.out_h = o.out_w = 5;
+            check_op(&o, 3);
+        }
+        dcx__conv_chunk_max = 0;
+        int64_t cfg[][3] = {{3, 1, 0}, {3, 2, 1}, {2, 1, 1}, {4, 3, 2}}; /* k, stride, pad */
+        for (size_t i = 0; i < 4; i++) {
+            dcx__op o = {.kind = DCX__OP_CONV, .in_c = 2, .in_h = 6, .in_w = 5, .out_c = 3,
+                         .k = cfg[i][0], .stride = cfg[i][1], .pad = cfg[i][2]};
+            o.out_h = (o.in_h + 2 * o.pad - o.k) / o.stride + 1;
+            o.out_w = (o.in_w + 2 * o.pad - o.k) / o.stride + 1;
+            check_op(&o, 2);
+        }
+    }
+    dcx__conv_layout = 0;
+}
+
+/* largest |a − b| / max(|b|, 1) */
+static double max_rel_f(const float *a, const float *b, int64_t n)
+{
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)a[i] - b[i]) / fmax(fabs((double)b[i]), 1.0));
+    return worst;
+}
+
+/* A conv layer gives bit-identical outputs and gradients for any number of
+ * worker threads, and the same values (to rounding) in both layouts. */
+static void test_conv_threads(void **state)
+{
+    (void)state;
+    dcx__op o = {.kind = DCX__OP_CONV, .in_c = 3, .in_h = 9, .in_w = 8, .out_c = 5, .k = 3, .stride = 1, .pad = 1,
+                 .out_h = 9, .out_w = 8};
+    int64_t n = 37, isz = 3 * 72, osz = 5 * 72, wc = 5 * 3 * 9, np = wc + 5;
+    o.w_off = 0;
+    o.b_off = wc;
+    dcx_rng r;
+    dcx_rng_seed(&r, 11);
+    float *p = malloc((size_t)np * sizeof(float)), *x = malloc((size_t)(n * isz) * sizeof(float));
+    float *gy = malloc((size_t)(n * osz) * sizeof(float));
+    fill_uniform(&r, p, np, 0.5);
+    fill_uniform(&r, x, n * isz, 1.0);
+    fill_uniform(&r, gy, n * osz, 1.0);
+    float *y[4], *gp[4], *gx[4];
+    dcx__conv_chunk_max = 5; /* 8 chunks */
+    for (int v = 0; v < 4; v++) {
+        int workers = v % 2 ? 3 : 1;
+        dcx__conv_layout = v < 2 ? 1 : 2;
+        float *work = calloc((size_t)(workers * dcx__conv_scratch(&o)), sizeof(float));
+        y[v] = calloc((size_t)(n * osz), sizeof(float));
+        gp[v] = calloc((size_t)np, sizeof(float));
+        gx[v] = calloc((size_t)(n * isz), sizeof(float));
+        ASSERT_OK(dcx__conv_forward(&o, p, x, n, y[v], NULL, work, workers));
+        ASSERT_OK(dcx__conv_backward(&o, p, gp[v], x, gy, NULL, n, gx[v], work, workers));
+        free(work);
     }
     dcx__conv_chunk_max = 0;
-    int64_t cfg[][3] = {{3, 1, 0}, {3, 2, 1}, {2, 1, 1}, {4, 3, 2}}; /* k, stride, pad */
-    for (size_t i = 0; i < 4; i++) {
-        dcx__op o = {.kind = DCX__OP_CONV, .in_c = 2, .in_h = 6, .in_w = 5, .out_c = 3,
-                     .k = cfg[i][0], .stride = cfg[i][1], .pad = cfg[i][2]};
-        o.out_h = (o.in_h + 2 * o.pad - o.k) / o.stride + 1;
-        o.out_w = (o.in_w + 2 * o.pad - o.k) / o.stride + 1;
-        check_op(&o, 2);
+    dcx__conv_layout = 0;
+    for (int v = 1; v < 4; v += 2) {
+        assert_memory_equal(y[v - 1], y[v], (size_t)(n * osz) * sizeof(float));
+        assert_memory_equal(gp[v - 1], gp[v], (size_t)np * sizeof(float));
+        assert_memory_equal(gx[v - 1], gx[v], (size_t)(n * isz) * sizeof(float));
     }
+    assert_true(max_rel_f(y[2], y[0], n * osz) < 1e-5);
+    assert_true(max_rel_f(gp[2], gp[0], np) < 1e-5);
+    assert_true(max_rel_f(gx[2], gx[0], n * isz) < 1e-5);
+    for (int v = 0; v < 4; v++) {
+        free(y[v]);
+        free(gp[v]);
+        free(gx[v]);
+    }
+    free(p);
+    free(x);
+    free(gy);
+
+    /* a whole conv net: the same logits and gradients on 1 and 3 threads */
+    dcx_net *net[2];
+    float *logits[2], *grads[2];
+    int32_t lab[37];
+    float *xin = malloc((size_t)(37 * 2 * 12 * 12) * sizeof(float));
+    fill_uniform(&r, xin, 37 * 2 * 12 * 12, 1.0);
+    for (int i = 0; i < 37; i++) lab[i] = i % 4;
+    int old = dcx_get_threads();
+    for (int v = 0; v < 2; v++) {
+        dcx_set_threads(v ? 3 : 1);
+        ASSERT_OK(dcx_net_create("cnn:c6k3p1,pool2,c8k3p1,pool2,fc10", 2, 12, 12, 4, &net[v]));
+        dcx_rng_seed(&r, 5);
+        dcx_net_init(net[v], &r);
+        double loss;
+        ASSERT_OK(dcx_net_forward(net[v], xin, 37));
+        ASSERT_OK(dcx_net_loss(net[v], lab, &loss, NULL));
+        ASSERT_OK(dcx_net_backward(net[v]));
+        dcx_matrix m;
+        ASSERT_OK(dcx_net_activation(net[v], "logits", &m, NULL));
+        logits[v] = m.data;
+        grads[v] = dcx_net_grads(net[v]);
+    }
+    dcx_set_threads(old);
+    assert_memory_equal(logits[0], logits[1], 37 * 4 * sizeof(float));
+    assert_memory_equal(grads[0], grads[1], (size_t)dcx_net_num_params(net[0]) * sizeof(float));
+    dcx_net_free(net[0]);
+    dcx_net_free(net[1]);
+    free(xin);
 }
 
 static void test_grad_pool_relu(void **state)
@@ -325,8 +425,47 @@ static void test_grad_pool_relu(void **state)
     dcx__op o = {.kind = DCX__OP_POOL, .in_c = 2, .in_h = 5, .in_w = 6, .out_c = 2, .out_h = 2, .out_w = 3,
                  .k = 2, .stride = 2};
     check_op(&o, 2);
+    /* rows of 9 windows: the four-at-a-time path and the scalar rest */
+    dcx__op w = {.kind = DCX__OP_POOL, .in_c = 2, .in_h = 6, .in_w = 19, .out_c = 2, .out_h = 3, .out_w = 9,
+                 .k = 2, .stride = 2};
+    check_op(&w, 2);
     dcx__op r = {.kind = DCX__OP_RELU, .in_c = 10, .in_h = 1, .in_w = 1, .out_c = 10, .out_h = 1, .out_w = 1};
     check_op(&r, 4);
+}
+
+/* Max-pool 2x2 on values with many ties (and a NaN in one plane): the
+ * first maximum of each window wins, a NaN wins its window, in both the
+ * vectorised and the scalar parts of a row. */
+static void test_pool_ties(void **state)
+{
+    (void)state;
+    enum { C = 3, H = 4, W = 18, OH = 2, OW = 9 };
+    dcx__op o = {.kind = DCX__OP_POOL, .in_c = C, .in_h = H, .in_w = W, .out_c = C, .out_h = OH, .out_w = OW,
+                 .k = 2, .stride = 2};
+    float x[C * H * W], y[C * OH * OW];
+    int32_t am[C * OH * OW];
+    dcx_rng r;
+    dcx_rng_seed(&r, 3);
+    for (int i = 0; i < C * H * W; i++) x[i] = (float)(int)(dcx_rng_uniform(&r) * 3); /* 0, 1, 2 */
+    x[2 * H * W + 1 * W + 9] = NAN; /* plane 2, window (0, 4) */
+    dcx__pool_forward(&o, x, 1, y, am);
+    for (int c = 0; c < C; c++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                const float *p = x + c * H * W;
+                int best = 2 * oy * W + 2 * ox;
+                for (int dy = 0; dy < 2; dy++)
+                    for (int dx = 0; dx < 2; dx++) {
+                        int i = (2 * oy + dy) * W + 2 * ox + dx;
+                        if (p[i] > p[best] || (isnan(p[i]) && !isnan(p[best]))) best = i;
+                    }
+                int o_ = c * OH * OW + oy * OW + ox;
+                assert_int_equal(am[o_], best);
+                if (isnan(p[best]))
+                    assert_true(isnan(y[o_]));
+                else
+                    assert_true(y[o_] == p[best]);
+            }
 }
 
 static void test_softmax_xent(void **state)
@@ -419,11 +558,9 @@ static void test_arch(void **state)
     assert_int_equal(sz.params, 416 + 12832 + 200832 + 1290);
     /* conv1 pre+relu, pool, conv2 pre+relu, pool, fc pre+relu, logits */
     assert_int_equal(sz.activations, 2 * 16 * 784 + 16 * 196 + 2 * 32 * 196 + 32 * 49 + 2 * 128 + 10);
-    /* im2col chunk: 2^19 / (in_c k^2 P) samples; largest of the two convs */
-    int64_t c1 = (1 << 19) / (25 * 784), c2 = (1 << 19) / (16 * 25 * 196);
-    int64_t cols = c1 * 25 * 784 > c2 * 400 * 196 ? c1 * 25 * 784 : c2 * 400 * 196;
-    int64_t tmp = c1 * 16 * 784 > c2 * 32 * 196 ? c1 * 16 * 784 : c2 * 32 * 196;
-    assert_int_equal(sz.scratch, cols + tmp);
+    /* conv scratch per thread: two padded inputs, one sample's columns and their gradient, its output gradient
+     * for the larger of the two convs (32x32x1 + 784x25; 18x18x16 + 196x400) */
+    assert_int_equal(sz.scratch, 2 * 18 * 18 * 16 + 2 * 196 * 400 + 32 * 196);
     assert_int_equal(dcx_arch_size("cnn:c16k5p2,pol2", 1, 28, 28, 10, &sz), DCX_ERR_ARG);
     assert_int_equal(sz.params, 0);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -469,8 +606,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grad_dense),     cmocka_unit_test(test_grad_conv),
-        cmocka_unit_test(test_grad_pool_relu), cmocka_unit_test(test_softmax_xent),
-        cmocka_unit_test(test_grad_mlp),       cmocka_unit_test(test_grad_cnn),
+        cmocka_unit_test(test_grad_pool_relu), cmocka_unit_test(test_pool_ties), cmocka_unit_test(test_softmax_xent),
+        cmocka_unit_test(test_grad_mlp),       cmocka_unit_test(test_grad_cnn), cmocka_unit_test(test_conv_threads),
         cmocka_unit_test(test_arch),           cmocka_unit_test(test_he_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

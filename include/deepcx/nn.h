@@ -58,8 +58,9 @@ dcx_status dcx_net_create(const char *arch, int64_t in_c, int64_t in_h, int64_t 
 /* What a network would take, in floats, before any of it is allocated:
  * parameters (the gradient buffer is as large again; an Adam optimiser keeps
  * two more), activations per sample (each held twice during training, value
- * and gradient) and the conv scratch buffers. Fails exactly as
- * dcx_net_create does on a bad architecture. */
+ * and gradient) and the conv scratch buffers of one worker thread (a pass
+ * on T threads holds T of them). Fails exactly as dcx_net_create does on a
+ * bad architecture. */
 typedef struct {
     int64_t params, activations, scratch;
 } dcx_arch_sizes;

@@ -37,18 +37,34 @@ fail:
     return st;
 }
 
-/* Floats of the conv scratch buffers (im2col columns, gemm output). */
-static void work_sizes(const dcx_net *net, int64_t *wcols, int64_t *wtmp)
+/* Floats of conv scratch one worker thread needs (largest conv layer). */
+static int64_t work_size(const dcx_net *net)
 {
-    *wcols = *wtmp = 0;
-    for (int i = 0; i < net->nops; i++) {
-        const dcx__op *o = &net->ops[i];
-        if (o->kind == DCX__OP_CONV) {
-            int64_t c = dcx__conv_chunk(o), P = o->out_h * o->out_w;
-            if (c * o->in_c * o->k * o->k * P > *wcols) *wcols = c * o->in_c * o->k * o->k * P;
-            if (c * o->out_c * P > *wtmp) *wtmp = c * o->out_c * P;
-        }
-    }
+    int64_t w = 0;
+    for (int i = 0; i < net->nops; i++)
+        if (net->ops[i].kind == DCX__OP_CONV && dcx__conv_scratch(&net->ops[i]) > w)
+            w = dcx__conv_scratch(&net->ops[i]);
+    return w;
+}
+
+/* Conv scratch for the current thread count (grown on demand); returns the
+ * number of worker threads in *slots (1 for a net without conv layers, whose
+ * dense layers use BLAS's threads). */
+static dcx_status reserve_work(dcx_net *net, int *slots)
+{
+    dcx_status st = DCX_OK;
+    int64_t per = work_size(net), t = dcx_get_threads();
+    if (t < 1) t = 1;
+    if (t > DCX__CONV_MAX_WORKERS) t = DCX__CONV_MAX_WORKERS;
+    *slots = per ? (int)t : 1; /* no conv layer: BLAS's own threads only */
+    if (!per || t <= net->work_slots) return DCX_OK;
+    free(net->work);
+    net->work = NULL;
+    net->work_slots = 0;
+    DCX_ALLOC(net->work, t * per);
+    net->work_slots = t;
+fail:
+    return st;
 }
 
 dcx_status dcx_arch_size(const char *arch, int64_t in_c, int64_t in_h, int64_t in_w, int64_t classes,
@@ -61,9 +77,7 @@ dcx_status dcx_arch_size(const char *arch, int64_t in_c, int64_t in_h, int64_t i
     out->params = net->nparams;
     for (int i = 0; i < net->nops; i++)
         if (net->ops[i].kind != DCX__OP_FLATTEN) out->activations += dcx__op_out_size(&net->ops[i]);
-    int64_t wcols, wtmp;
-    work_sizes(net, &wcols, &wtmp);
-    out->scratch = wcols + wtmp;
+    out->scratch = work_size(net);
     dcx_net_free(net);
     return DCX_OK;
 }
@@ -77,7 +91,6 @@ dcx_status dcx_net_create(const char *arch, int64_t in_c, int64_t in_h, int64_t 
     DCX_TRY(plan(arch, in_c, in_h, in_w, classes, &net));
     DCX_ALLOC(net->params, net->nparams);
     DCX_ALLOC(net->grads, net->nparams);
-    /* the conv scratch buffers wait for the first forward pass (reserve) */
     *out = net;
     return DCX_OK;
 fail:
@@ -110,7 +123,6 @@ void dcx_net_free(dcx_net *net)
     free(net->tensors);
     free(net->tensor_names);
     free(net->work);
-    free(net->work2);
     free(net->params);
     free(net->grads);
     free(net);
@@ -122,12 +134,7 @@ static dcx_status reserve(dcx_net *net, int64_t n)
     dcx_status st = DCX_OK;
     if (n <= net->cap) return DCX_OK;
     free_buffers(net);
-    int64_t total, wcols, wtmp;
-    work_sizes(net, &wcols, &wtmp);
-    if (wcols && !net->work) {
-        DCX_ALLOC(net->work, wcols);
-        DCX_ALLOC(net->work2, wtmp);
-    }
+    int64_t total;
     for (int i = 0; i < net->nops; i++) {
         dcx__op *o = &net->ops[i];
         if (!dcx__mul_ok(n, dcx__op_out_size(o), &total) || total > ((int64_t)1 << 40))
@@ -180,24 +187,159 @@ dcx_status dcx_net_find_tensor(const dcx_net *net, const char *name, dcx_param_v
 /* Input of op i for the current pass. */
 static const float *op_input(const dcx_net *net, int i) { return i == 0 ? net->input : net->ops[i - 1].out; }
 
-dcx_status dcx_net_forward(dcx_net *net, const float *x, int64_t n)
+/* ReLU and max-pool of a conv net on the worker threads: each task takes a
+ * contiguous range of samples (element-wise work: the same results for any
+ * split). */
+typedef struct {
+    const dcx__op *o;
+    const float *in, *y, *dy;
+    float *out, *dx;
+    int64_t n, ntasks;
+    int backward;
+} ew_ctx;
+
+static dcx_status ew_task(void *ctx, int64_t t)
+{
+    const ew_ctx *c = ctx;
+    const dcx__op *o = c->o;
+    int64_t s0 = t * c->n / c->ntasks, s1 = (t + 1) * c->n / c->ntasks, m = s1 - s0;
+    int64_t isz = dcx__op_in_size(o), osz = dcx__op_out_size(o);
+    if (o->kind == DCX__OP_RELU) {
+        if (c->backward)
+            dcx__relu_backward(c->y + s0 * osz, c->dy + s0 * osz, m * osz, c->dx + s0 * osz);
+        else
+            dcx__relu_forward(c->in + s0 * isz, m * osz, c->out + s0 * osz);
+    } else if (c->backward) {
+        dcx__pool_backward(o, c->dy + s0 * osz, o->argmax + s0 * osz, m, c->dx + s0 * isz);
+    } else {
+        dcx__pool_forward(o, c->in + s0 * isz, m, c->out + s0 * osz, o->argmax + s0 * osz);
+    }
+    return DCX_OK;
+}
+
+static dcx_status elementwise(const dcx__op *o, int slots, int64_t n, const float *in, float *out, const float *y,
+                              const float *dy, float *dx, int backward)
+{
+    ew_ctx c = {.o = o, .in = in, .out = out, .y = y, .dy = dy, .dx = dx, .n = n, .backward = backward};
+    /* a few tasks per thread, taken in turn (a thread that starts late takes
+     * fewer); small passes (e.g. after a dense layer) are not worth a thread */
+    c.ntasks = 4 * (int64_t)slots < n ? 4 * (int64_t)slots : n;
+    if (slots <= 1 || n * dcx__op_in_size(o) < ((int64_t)1 << 16)) c.ntasks = 1;
+    if (c.ntasks <= 1) return ew_task(&c, 0);
+    return dcx__parallel_tasks(c.ntasks, slots < c.ntasks ? slots : (int)c.ntasks, ew_task, &c, NULL, NULL);
+}
+
+/* Ops fused with the conv at op i (0: none; 1: the ReLU after it; 2: the
+ * ReLU and a max-pool after that), and their buffers. */
+static int conv_tail(const dcx_net *net, int i, dcx__conv_tail *t)
+{
+    memset(t, 0, sizeof *t);
+    if (net->ops[i].kind != DCX__OP_CONV || i + 1 >= net->nops || net->ops[i + 1].kind != DCX__OP_RELU) return 0;
+    t->relu = net->ops[i + 1].out;
+    if (i + 2 >= net->nops || net->ops[i + 2].kind != DCX__OP_POOL) return 1;
+    t->pool = &net->ops[i + 2];
+    t->pool_out = net->ops[i + 2].out;
+    t->argmax = net->ops[i + 2].argmax;
+    return 2;
+}
+
+/* Where the gradient wrt op i's input goes: the dout of the op before
+ * (skipping flattens), NULL for the first op. */
+static float *input_grad(const dcx_net *net, int i)
+{
+    if (i == 0) return NULL;
+    int j = i - 1;
+    while (j > 0 && net->ops[j].kind == DCX__OP_FLATTEN) j--;
+    return net->ops[j].kind == DCX__OP_FLATTEN ? NULL : net->ops[j].dout;
+}
+
+/* The dense layers of a conv net: fixed blocks (rows of the batch forward;
+ * rows of dW and of dx backward) as tasks on the worker threads, so their
+ * results too do not depend on the thread count. */
+#define DENSE_BLOCKS 4
+typedef struct {
+    const dcx_net *net;
+    const dcx__op *o;
+    const float *x, *dy;
+    float *y, *dx;
+    int64_t n;
+} dense_ctx;
+
+static dcx_status dense_fwd_task(void *ctx, int64_t t)
+{
+    const dense_ctx *c = ctx;
+    int64_t i0 = t * c->n / DENSE_BLOCKS, i1 = (t + 1) * c->n / DENSE_BLOCKS;
+    int64_t in = dcx__op_in_size(c->o), out = dcx__op_out_size(c->o);
+    if (i1 == i0) return DCX_OK;
+    return dcx__dense_forward(c->o, c->net->params, c->x + i0 * in, i1 - i0, c->y + i0 * out);
+}
+
+static dcx_status dense_bwd_task(void *ctx, int64_t t)
+{
+    const dense_ctx *c = ctx;
+    return dcx__dense_backward_block(c->o, c->net->params, c->net->grads, c->x, c->dy, c->n, c->dx, (int)t,
+                                     DENSE_BLOCKS);
+}
+
+static dcx_status dense_pass(const dcx_net *net, const dcx__op *o, int slots, int64_t n, const float *x, float *y,
+                             const float *dy, float *dx, int backward)
+{
+    dense_ctx c = {.net = net, .o = o, .x = x, .y = y, .dy = dy, .dx = dx, .n = n};
+    int64_t ntasks = backward ? 2 * DENSE_BLOCKS : DENSE_BLOCKS;
+    return dcx__parallel_tasks(ntasks, slots < ntasks ? slots : (int)ntasks, backward ? dense_bwd_task : dense_fwd_task,
+                               &c, NULL, NULL);
+}
+
+static dcx_status forward_ops(dcx_net *net, int slots)
 {
     dcx_status st = DCX_OK;
-    if (n < 1) return dcx_set_error(DCX_ERR_ARG, "forward pass: empty batch");
-    DCX_TRY(reserve(net, n));
-    net->input = x;
-    net->n = n;
-    net->have_dlogits = 0;
+    int64_t n = net->n;
     for (int i = 0; i < net->nops; i++) {
         dcx__op *o = &net->ops[i];
         const float *in = op_input(net, i);
         switch (o->kind) {
-        case DCX__OP_DENSE: DCX_TRY(dcx__dense_forward(o, net->params, in, n, o->out)); break;
-        case DCX__OP_CONV: DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, net->work, net->work2)); break;
-        case DCX__OP_RELU: dcx__relu_forward(in, n * dcx__op_out_size(o), o->out); break;
-        case DCX__OP_POOL: dcx__pool_forward(o, in, n, o->out, o->argmax); break;
+        case DCX__OP_DENSE:
+            if (net->work_slots) /* a conv net (it has conv scratch) */
+                DCX_TRY(dense_pass(net, o, slots, n, in, o->out, NULL, NULL, 0));
+            else
+                DCX_TRY(dcx__dense_forward(o, net->params, in, n, o->out));
+            break;
+        case DCX__OP_CONV: {
+            /* the ReLU (and pool) that follow, in the same pass */
+            dcx__conv_tail t;
+            int fused = conv_tail(net, i, &t);
+            DCX_TRY(dcx__conv_forward(o, net->params, in, n, o->out, fused ? &t : NULL, net->work, slots));
+            i += fused;
+            break;
+        }
+        case DCX__OP_RELU:
+        case DCX__OP_POOL: DCX_TRY(elementwise(o, slots, n, in, o->out, NULL, NULL, NULL, 0)); break;
         case DCX__OP_FLATTEN: o->out = (float *)in; break;
         }
+    }
+fail:
+    return st;
+}
+
+dcx_status dcx_net_forward(dcx_net *net, const float *x, int64_t n)
+{
+    dcx_status st = DCX_OK;
+    if (n < 1) return dcx_set_error(DCX_ERR_ARG, "forward pass: empty batch");
+    int slots;
+    DCX_TRY(reserve(net, n));
+    DCX_TRY(reserve_work(net, &slots));
+    net->input = x;
+    net->n = n;
+    net->have_dlogits = 0;
+    if (slots > 1) {
+        /* a conv net parallelises over samples itself: BLAS stays
+         * single-threaded for the whole pass (its idle threads would
+         * otherwise spin against the workers) */
+        int old = dcx__blas_set_threads_raw(1);
+        st = forward_ops(net, slots);
+        dcx__blas_set_threads_raw(old);
+    } else {
+        st = forward_ops(net, slots);
     }
 fail:
     return st;
@@ -212,37 +354,65 @@ dcx_status dcx_net_loss(dcx_net *net, const int32_t *labels, double *loss, int64
     return st;
 }
 
-dcx_status dcx_net_backward(dcx_net *net)
+static dcx_status backward_ops(dcx_net *net, int slots)
 {
     dcx_status st = DCX_OK;
-    if (!net->have_dlogits) return dcx_set_error(DCX_ERR_ARG, "backward pass: call dcx_net_loss first");
     int64_t n = net->n;
     const float *dy = net->dlogits;
     for (int i = net->nops - 1; i >= 0; i--) {
         dcx__op *o = &net->ops[i];
         const float *in = op_input(net, i);
         /* gradient wrt this op's input goes to the previous op's dout */
-        float *dx = NULL;
-        if (i > 0) {
-            int j = i - 1;
-            while (j > 0 && net->ops[j].kind == DCX__OP_FLATTEN) j--;
-            dx = net->ops[j].kind == DCX__OP_FLATTEN ? NULL : net->ops[j].dout;
+        float *dx = input_grad(net, i);
+        /* a ReLU or pool fused with the conv before it: the conv's backward
+         * pass does them (their input gradients are not formed) */
+        dcx__conv_tail t;
+        int c = i - 1;
+        if (c >= 0 && o->kind == DCX__OP_POOL) c--;
+        if (c >= 0 && net->ops[c].kind == DCX__OP_CONV && conv_tail(net, c, &t) == i - c) {
+            dx = input_grad(net, c);
+            DCX_TRY(dcx__conv_backward(&net->ops[c], net->params, net->grads, op_input(net, c), dy, &t, n, dx,
+                                       net->work, slots));
+            i = c;
+            dy = dx;
+            if (!dy) break;
+            continue;
         }
         switch (o->kind) {
-        case DCX__OP_DENSE: DCX_TRY(dcx__dense_backward(o, net->params, net->grads, in, dy, n, dx)); break;
+        case DCX__OP_DENSE:
+            if (net->work_slots)
+                DCX_TRY(dense_pass(net, o, slots, n, in, NULL, dy, dx, 1));
+            else
+                DCX_TRY(dcx__dense_backward(o, net->params, net->grads, in, dy, n, dx));
+            break;
         case DCX__OP_CONV:
-            DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, n, dx, net->work, net->work2));
+            DCX_TRY(dcx__conv_backward(o, net->params, net->grads, in, dy, NULL, n, dx, net->work, slots));
             break;
         case DCX__OP_RELU:
-            if (dx) dcx__relu_backward(o->out, dy, n * dcx__op_out_size(o), dx);
-            break;
         case DCX__OP_POOL:
-            if (dx) dcx__pool_backward(o, dy, o->argmax, n, dx);
+            if (dx) DCX_TRY(elementwise(o, slots, n, NULL, NULL, o->out, dy, dx, 1));
             break;
         case DCX__OP_FLATTEN: continue; /* dy passes through unchanged */
         }
         dy = dx;
         if (!dy) break;
+    }
+fail:
+    return st;
+}
+
+dcx_status dcx_net_backward(dcx_net *net)
+{
+    dcx_status st = DCX_OK;
+    if (!net->have_dlogits) return dcx_set_error(DCX_ERR_ARG, "backward pass: call dcx_net_loss first");
+    int slots;
+    DCX_TRY(reserve_work(net, &slots));
+    if (slots > 1) {
+        int old = dcx__blas_set_threads_raw(1); /* as in dcx_net_forward */
+        st = backward_ops(net, slots);
+        dcx__blas_set_threads_raw(old);
+    } else {
+        st = backward_ops(net, slots);
     }
 fail:
     return st;

@@ -34,8 +34,8 @@ struct dcx_net {
     int64_t cap;        /* batch capacity of the buffers */
     int64_t n;          /* batch size of the last forward pass; 0 before */
     const float *input; /* borrowed input of the last forward pass */
-    float *work;        /* conv scratch: columns of one chunk of samples */
-    float *work2;       /* conv scratch: (out_c, chunk*P) gemm output */
+    float *work;        /* conv scratch: work_slots × the largest dcx__conv_scratch */
+    int64_t work_slots; /* worker threads the scratch is sized for */
     float *dlogits;     /* (cap, classes) set by dcx_net_loss */
     int have_dlogits;
 };
@@ -48,17 +48,43 @@ static inline int64_t dcx__op_out_size(const dcx__op *o) { return o->out_c * o->
 dcx_status dcx__dense_forward(const dcx__op *o, const float *params, const float *x, int64_t n, float *y);
 dcx_status dcx__dense_backward(const dcx__op *o, const float *params, float *grads, const float *x,
                                const float *dy, int64_t n, float *dx);
+/* One of 2·nblocks independent parts of the dense backward pass: block <
+ * nblocks computes rows of dW and db (out split in nblocks), the others rows
+ * of dx (the batch split in nblocks; nothing when dx is NULL). */
+dcx_status dcx__dense_backward_block(const dcx__op *o, const float *params, float *grads, const float *x,
+                                     const float *dy, int64_t n, float *dx, int block, int nblocks);
 
-/* Samples per im2col chunk of a conv layer; cols scratch needs
- * chunk*in_c*k*k*out_h*out_w floats, tmp chunk*out_c*out_h*out_w. */
-int64_t dcx__conv_chunk(const dcx__op *o);
-/* Tests only: when > 0, caps the chunk (to exercise the multi-chunk path).
- * Set it before creating the networks that use it. */
+/* Floats of conv scratch one worker thread needs (padded input, padded
+ * input gradient, the columns of one sample and their gradient, one
+ * sample's output gradient). */
+int64_t dcx__conv_scratch(const dcx__op *o);
+/* Samples per chunk of a batch of n in the backward pass: each chunk sums
+ * its own dW and db (a function of n only, so that results do not depend on
+ * the thread count). */
+int64_t dcx__conv_chunk(int64_t n);
+/* Tests only: when > 0, caps the chunk (to exercise the multi-chunk path). */
 extern int64_t dcx__conv_chunk_max;
+/* Tests only: 0 picks the layout per layer, 1 forces channel-major, 2
+ * pixel-major (see conv.c). */
+extern int dcx__conv_layout;
+/* The ReLU (and max-pool) that follow a conv layer, done in its passes:
+ * forward writes relu(y) to relu (and the pool's output and argmax);
+ * backward then takes dy wrt the last of them and applies the pool's routing
+ * and the ReLU's mask itself. */
+typedef struct {
+    float *relu;          /* (n, conv out size); NULL: no fused tail */
+    const struct dcx__op *pool; /* NULL: ReLU only */
+    float *pool_out;      /* (n, pool out size) */
+    int32_t *argmax;      /* (n, pool out size) */
+} dcx__conv_tail;
+/* work: `workers` × dcx__conv_scratch(o) floats; up to `workers` threads
+ * (at most DCX__CONV_MAX_WORKERS); tail may be NULL. */
+#define DCX__CONV_MAX_WORKERS 64
 dcx_status dcx__conv_forward(const dcx__op *o, const float *params, const float *x, int64_t n, float *y,
-                             float *cols, float *tmp);
+                             const dcx__conv_tail *tail, float *work, int workers);
 dcx_status dcx__conv_backward(const dcx__op *o, const float *params, float *grads, const float *x,
-                              const float *dy, int64_t n, float *dx, float *cols, float *tmp);
+                              const float *dy, const dcx__conv_tail *tail, int64_t n, float *dx, float *work,
+                              int workers);
 
 void dcx__relu_forward(const float *x, int64_t count, float *y);
 void dcx__relu_backward(const float *y, const float *dy, int64_t count, float *dx);

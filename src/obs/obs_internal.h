@@ -51,20 +51,6 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
 void dcx__km_run_free(dcx__km_run *run);
 void dcx__row_norms(const double *x, int64_t n, int64_t d, double *out);
 
-/* Task pool (par.c). Runs fn(ctx, t) for t = 0..ntasks−1 on up to `threads`
- * threads, the calling thread included, with BLAS single-threaded during the
- * call (also when threads is 1, so that results never depend on the thread
- * count). Tasks must be independent and write only their own outputs. The
- * status is that of the lowest failing task (its message is carried over to
- * the calling thread); no task starts after a failure. tick(tick_ctx, pool),
- * if given, is called in the calling thread after each task it ran and once
- * at the end; dcx__pool_done(pool) is the number of tasks finished so far. */
-typedef dcx_status (*dcx__task_fn)(void *ctx, int64_t task);
-typedef void (*dcx__tick_fn)(void *ctx, const void *pool);
-dcx_status dcx__parallel_tasks(int64_t ntasks, int threads, dcx__task_fn fn, void *ctx, dcx__tick_fn tick,
-                               void *tick_ctx);
-int64_t dcx__pool_done(const void *pool);
-
 /* Copy a float32/float64 matrix into a new contiguous double buffer
  * (rows*cols), checking that every value is finite; `what` names the matrix
  * in messages. The caller frees *out. */
