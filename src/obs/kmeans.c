@@ -54,147 +54,135 @@ typedef double v2du __attribute__((vector_size(16), aligned(8)));
  * the comparison mask keeps the bits of the positive lanes. */
 #define POS4(v) ((v4d)((v4di)(v) & (v4di)((v) > (v4d){0, 0, 0, 0})))
 
-/* ‖a − b‖², with four partial sums (lane t sums the elements j ≡ t mod 4,
- * in order), combined as (s0 + s1) + (s2 + s3): deterministic, and
- * vectorised as two pairs of lanes (SSE2 registers). */
-static double dist2(const double *a, const double *b, int64_t d)
+/* ‖a − b‖², with eight partial sums (lane t sums the elements j ≡ t mod 8,
+ * in order), combined pairwise: ((s0 + s1) + (s2 + s3)) + ((s4 + s5) +
+ * (s6 + s7)), the tail (d mod 8 elements) added to s0. Four independent
+ * vector chains instead of one; compiled for baseline x86-64 (SSE2 pairs)
+ * and for AVX2 without FMA, which do the same arithmetic bit for bit. */
+static inline __attribute__((always_inline)) double dist2_body(const double *a, const double *b, int64_t d)
 {
-    v2d s01 = {0, 0}, s23 = {0, 0};
+    v4d s0 = {0, 0, 0, 0}, s1 = s0;
     int64_t j = 0;
-    for (; j + 4 <= d; j += 4) {
-        v2d t01 = *(const v2du *)(a + j) - *(const v2du *)(b + j);
-        v2d t23 = *(const v2du *)(a + j + 2) - *(const v2du *)(b + j + 2);
-        s01 += t01 * t01;
-        s23 += t23 * t23;
+    for (; j + 8 <= d; j += 8) {
+        const v4d t0 = *(const v4du *)(a + j) - *(const v4du *)(b + j);
+        const v4d t1 = *(const v4du *)(a + j + 4) - *(const v4du *)(b + j + 4);
+        s0 += t0 * t0;
+        s1 += t1 * t1;
     }
-    double s0 = s01[0];
+    double h = s0[0];
     for (; j < d; j++) {
-        double t = a[j] - b[j];
-        s0 += t * t;
+        const double t = a[j] - b[j];
+        h += t * t;
     }
-    return (s0 + s01[1]) + (s23[0] + s23[1]);
+    return ((h + s0[1]) + (s0[2] + s0[3])) + ((s1[0] + s1[1]) + (s1[2] + s1[3]));
 }
 
-/* Squared distances of four points x[0..3] (d each; norms xs) to the kp
+static double dist2_base(const double *a, const double *b, int64_t d) { return dist2_body(a, b, d); }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static double dist2_avx2(const double *a, const double *b, int64_t d)
+{
+    return dist2_body(a, b, d);
+}
+#endif
+
+/* set by pick_kernels; both builds give the same sums */
+static double (*dist2_impl)(const double *, const double *, int64_t) = dist2_base;
+
+static double dist2(const double *a, const double *b, int64_t d)
+{
+    return __atomic_load_n(&dist2_impl, __ATOMIC_RELAXED)(a, b, d);
+}
+
+#define NPT 6 /* points per kernel call */
+
+/* Squared distances of NPT points x[0..NPT) (d each; norms xs) to the kp
  * centres stored transposed in ct (d, kp; kp a multiple of 4, 32-byte
  * aligned; norms csq), as ‖x‖² − 2 x·c + ‖c‖² clamped at 0, into out
- * (4, kp). Every dot product is one chain over j in a fixed order, so a
+ * (NPT, kp). Every dot product is one chain over j in a fixed order, so a
  * point's distances do not depend on the other points, the block or the
  * thread. The body is compiled twice: baseline x86-64 (SSE2) and AVX2+FMA,
  * chosen once at run time (the FMA build rounds each product-sum once
  * instead of twice: results may differ between machines by rounding, as
  * with OpenBLAS's kernels, never between runs or thread counts on one
  * machine). */
-static inline __attribute__((always_inline)) void dots4_body(const double *const *x, const double *xs,
+static inline __attribute__((always_inline)) void dotsn_body(const double *const *x, const double *xs,
                                                              const double *ct, const double *csq, int64_t d,
                                                              int64_t kp, double *out)
 {
-    const double *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
     int64_t c0 = 0;
     for (; c0 + 8 <= kp; c0 += 8) {
-        v4d a0 = {0, 0, 0, 0}, a1 = a0, b0 = a0, b1 = a0, e0 = a0, e1 = a0, f0 = a0, f1 = a0;
+        v4d acc[NPT][2];
+#pragma GCC unroll 8
+        for (int p = 0; p < NPT; p++) acc[p][0] = acc[p][1] = (v4d){0, 0, 0, 0};
         const double *cj = ct + c0;
         for (int64_t j = 0; j < d; j++, cj += kp) {
             const v4d u0 = *(const v4d *)cj, u1 = *(const v4d *)(cj + 4);
-            const double p0 = x0[j], p1 = x1[j], p2 = x2[j], p3 = x3[j];
-            a0 += p0 * u0;
-            a1 += p0 * u1;
-            b0 += p1 * u0;
-            b1 += p1 * u1;
-            e0 += p2 * u0;
-            e1 += p2 * u1;
-            f0 += p3 * u0;
-            f1 += p3 * u1;
+#pragma GCC unroll 8
+            for (int p = 0; p < NPT; p++) {
+                const double xv = x[p][j];
+                acc[p][0] += xv * u0;
+                acc[p][1] += xv * u1;
+            }
         }
         const v4d q0 = *(const v4d *)(csq + c0), q1 = *(const v4d *)(csq + c0 + 4);
-        {
-            const v4d r_ = (-2.0 * a0 + xs[0]) + q0;
-            *(v4du *)(out + c0) = POS4(r_);
-        }
-        {
-            const v4d r_ = (-2.0 * a1 + xs[0]) + q1;
-            *(v4du *)(out + c0 + 4) = POS4(r_);
-        }
-        {
-            const v4d r_ = (-2.0 * b0 + xs[1]) + q0;
-            *(v4du *)(out + kp + c0) = POS4(r_);
-        }
-        {
-            const v4d r_ = (-2.0 * b1 + xs[1]) + q1;
-            *(v4du *)(out + kp + c0 + 4) = POS4(r_);
-        }
-        {
-            const v4d r_ = (-2.0 * e0 + xs[2]) + q0;
-            *(v4du *)(out + 2 * kp + c0) = POS4(r_);
-        }
-        {
-            const v4d r_ = (-2.0 * e1 + xs[2]) + q1;
-            *(v4du *)(out + 2 * kp + c0 + 4) = POS4(r_);
-        }
-        {
-            const v4d r_ = (-2.0 * f0 + xs[3]) + q0;
-            *(v4du *)(out + 3 * kp + c0) = POS4(r_);
-        }
-        {
-            const v4d r_ = (-2.0 * f1 + xs[3]) + q1;
-            *(v4du *)(out + 3 * kp + c0 + 4) = POS4(r_);
+#pragma GCC unroll 8
+        for (int p = 0; p < NPT; p++) {
+            const v4d r0 = (-2.0 * acc[p][0] + xs[p]) + q0, r1 = (-2.0 * acc[p][1] + xs[p]) + q1;
+            *(v4du *)(out + p * kp + c0) = POS4(r0);
+            *(v4du *)(out + p * kp + c0 + 4) = POS4(r1);
         }
     }
     if (c0 < kp) { /* kp − c0 = 4 */
-        v4d a0 = {0, 0, 0, 0}, b0 = a0, e0 = a0, f0 = a0;
+        v4d acc[NPT];
+#pragma GCC unroll 8
+        for (int p = 0; p < NPT; p++) acc[p] = (v4d){0, 0, 0, 0};
         const double *cj = ct + c0;
         for (int64_t j = 0; j < d; j++, cj += kp) {
             const v4d u0 = *(const v4d *)cj;
-            a0 += x0[j] * u0;
-            b0 += x1[j] * u0;
-            e0 += x2[j] * u0;
-            f0 += x3[j] * u0;
+#pragma GCC unroll 8
+            for (int p = 0; p < NPT; p++) acc[p] += x[p][j] * u0;
         }
         const v4d q0 = *(const v4d *)(csq + c0);
-        {
-            const v4d r_ = (-2.0 * a0 + xs[0]) + q0;
-            *(v4du *)(out + c0) = POS4(r_);
-        }
-        {
-            const v4d r_ = (-2.0 * b0 + xs[1]) + q0;
-            *(v4du *)(out + kp + c0) = POS4(r_);
-        }
-        {
-            const v4d r_ = (-2.0 * e0 + xs[2]) + q0;
-            *(v4du *)(out + 2 * kp + c0) = POS4(r_);
-        }
-        {
-            const v4d r_ = (-2.0 * f0 + xs[3]) + q0;
-            *(v4du *)(out + 3 * kp + c0) = POS4(r_);
+#pragma GCC unroll 8
+        for (int p = 0; p < NPT; p++) {
+            const v4d r0 = (-2.0 * acc[p] + xs[p]) + q0;
+            *(v4du *)(out + p * kp + c0) = POS4(r0);
         }
     }
 }
 
-typedef void (*dots4_fn)(const double *const *, const double *, const double *, const double *, int64_t, int64_t,
+typedef void (*dotsn_fn)(const double *const *, const double *, const double *, const double *, int64_t, int64_t,
                          double *);
 
-static void dots4_base(const double *const *x, const double *xs, const double *ct, const double *csq, int64_t d,
+static void dotsn_base(const double *const *x, const double *xs, const double *ct, const double *csq, int64_t d,
                        int64_t kp, double *out)
 {
-    dots4_body(x, xs, ct, csq, d, kp, out);
+    dotsn_body(x, xs, ct, csq, d, kp, out);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2,fma"))) static void dots4_avx2(const double *const *x, const double *xs,
+__attribute__((target("avx2,fma"))) static void dotsn_avx2(const double *const *x, const double *xs,
                                                            const double *ct, const double *csq, int64_t d,
                                                            int64_t kp, double *out)
 {
-    dots4_body(x, xs, ct, csq, d, kp, out);
+    dotsn_body(x, xs, ct, csq, d, kp, out);
 }
 #endif
 
-static dots4_fn pick_dots4(void)
+/* The kernels for this CPU (a benign race: every thread stores the same
+ * pointers). */
+static dotsn_fn pick_kernels(void)
 {
+    dotsn_fn f = dotsn_base;
+    double (*g)(const double *, const double *, int64_t) = dist2_base;
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return dots4_avx2;
+    if (__builtin_cpu_supports("avx2")) g = dist2_avx2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) f = dotsn_avx2;
 #endif
-    return dots4_base;
+    __atomic_store_n(&dist2_impl, g, __ATOMIC_RELAXED);
+    return f;
 }
 
 typedef struct km_ws {
@@ -204,8 +192,8 @@ typedef struct km_ws {
     const double *xsq; /* (n) ‖x_i‖² */
     double *ct;   /* (d, kp) centres (or candidates) transposed, zero-padded; 32-byte aligned */
     double *csq;  /* (kp) their ‖c‖², zero-padded; 32-byte aligned */
-    double *buf;  /* (4, kp) distances of four points; 32-byte aligned */
-    dots4_fn dots4;
+    double *buf;  /* (NPT, kp) distances of NPT points; 32-byte aligned */
+    dotsn_fn dotsn;
 } km_ws;
 
 static void row_norms(const double *a, int64_t m, int64_t d, double *out)
@@ -228,6 +216,15 @@ static void load_centres(km_ws *ws, const double *c, int64_t q)
     row_norms(c, q, d, ws->csq);
 }
 
+/* dst += sign · src (d), sign = ±1: exact negation, so the same as
+ * dst[j] -= src[j] for −1. */
+static void add_row(double *dst, const double *src, int64_t d, double sign)
+{
+    int64_t j = 0;
+    for (; j + 2 <= d; j += 2) *(v2du *)(dst + j) += sign * *(const v2du *)(src + j);
+    for (; j < d; j++) dst[j] += sign * src[j];
+}
+
 /* Assign the points idx[0..m) (all n points when idx is NULL) to their
  * nearest centre (ws->ct, loaded; ties: lowest index), two points at a
  * time. Sets u = distance to the nearest centre, l = distance to the second
@@ -237,30 +234,28 @@ static void assign_points(km_ws *ws, const int64_t *idx, int64_t m, int64_t *lab
                           double *sums, int64_t *sizes, int64_t *changed)
 {
     const int64_t d = ws->d, k = ws->k, kp = ws->kp;
-    for (int64_t i = 0; i < m; i += 4) {
-        int64_t pt[4];
-        const double *xp[4];
-        double xs[4];
-        const int np = m - i < 4 ? (int)(m - i) : 4;
-        for (int s = 0; s < 4; s++) {
+    for (int64_t i = 0; i < m; i += NPT) {
+        int64_t pt[NPT];
+        const double *xp[NPT];
+        double xs[NPT];
+        const int np = m - i < NPT ? (int)(m - i) : NPT;
+        for (int s = 0; s < NPT; s++) {
             pt[s] = s < np ? (idx ? idx[i + s] : i + s) : pt[0];
             xp[s] = ws->x + pt[s] * d;
             xs[s] = ws->xsq[pt[s]];
         }
-        ws->dots4(xp, xs, ws->ct, ws->csq, d, kp, ws->buf);
+        ws->dotsn(xp, xs, ws->ct, ws->csq, d, kp, ws->buf);
         for (int s = 0; s < np; s++) {
             const double *row = ws->buf + s * kp;
             int64_t best = 0;
             double d1 = row[0], d2 = INFINITY;
-            for (int64_t j = 1; j < k; j++) {
-                double v = row[j];
-                if (v < d1) {
-                    d2 = d1;
-                    d1 = v;
-                    best = j;
-                } else if (v < d2) {
-                    d2 = v;
-                }
+            for (int64_t j = 1; j < k; j++) { /* branch-free: the order is random */
+                const double v = row[j];
+                const int lt = v < d1;
+                const double m2 = v < d2 ? v : d2;
+                d2 = lt ? d1 : m2;
+                d1 = lt ? v : d1;
+                best = lt ? j : best;
             }
             const int64_t p = pt[s];
             u[p] = sqrt(d1);
@@ -269,12 +264,10 @@ static void assign_points(km_ws *ws, const int64_t *idx, int64_t m, int64_t *lab
             if (old != best) {
                 const double *xi = ws->x + p * d;
                 if (old >= 0) {
-                    double *so = sums + old * d;
-                    for (int64_t j = 0; j < d; j++) so[j] -= xi[j];
+                    add_row(sums + old * d, xi, d, -1.0);
                     sizes[old]--;
                 }
-                double *sn = sums + best * d;
-                for (int64_t j = 0; j < d; j++) sn[j] += xi[j];
+                add_row(sums + best * d, xi, d, 1.0);
                 sizes[best]++;
                 labels[p] = best;
                 (*changed)++;
@@ -436,16 +429,16 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
         /* potential with each candidate added */
         double *mine = tp + (int64_t)me * trials;
         memset(tp, 0, (size_t)(P * trials) * sizeof *tp);
-        for (int64_t i = 0; i < n; i += 4) {
-            const double *xp[4];
-            double xs[4];
-            const int64_t np = n - i < 4 ? n - i : 4;
-            for (int64_t s = 0; s < 4; s++) {
+        for (int64_t i = 0; i < n; i += NPT) {
+            const double *xp[NPT];
+            double xs[NPT];
+            const int64_t np = n - i < NPT ? n - i : NPT;
+            for (int64_t s = 0; s < NPT; s++) {
                 const int64_t pi = s < np ? i + s : i;
                 xp[s] = ws->x + pi * d;
                 xs[s] = ws->xsq[pi];
             }
-            ws->dots4(xp, xs, ws->ct, ws->csq, d, ws->kp, ws->buf);
+            ws->dotsn(xp, xs, ws->ct, ws->csq, d, ws->kp, ws->buf);
             for (int64_t s = 0; s < np; s++) {
                 const double *row = ws->buf + s * ws->kp, ci = closest[i + s];
                 double *cd = cdist + (i + s) * trials;
@@ -518,10 +511,10 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
     ws.k = k;
     ws.xsq = xsq;
     ws.kp = kp;
-    ws.dots4 = pick_dots4();
+    ws.dotsn = pick_kernels();
     ws.ct = aligned_alloc(32, (size_t)(d * kp) * sizeof *ws.ct);
     ws.csq = aligned_alloc(32, (size_t)kp * sizeof *ws.csq);
-    ws.buf = aligned_alloc(32, (size_t)(4 * kp) * sizeof *ws.buf);
+    ws.buf = aligned_alloc(32, (size_t)(NPT * kp) * sizeof *ws.buf);
     int ok = ws.ct && ws.csq && ws.buf && LOCAL_ALLOC(lab, n) &&
              LOCAL_ALLOC(sz, k) && LOCAL_ALLOC(szl, k) && LOCAL_ALLOC(cen, k * d) && LOCAL_ALLOC(far, n) &&
              LOCAL_ALLOC(cand, trials * d) && LOCAL_ALLOC(cdist, n * trials) &&
@@ -560,23 +553,26 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
              * iteration). Either way the assignments are Lloyd's. */
             int do_tight = tighten || it % 8 == 0;
             int64_t nf = 0, n1 = 0, rescued = 0;
-            for (int64_t i = 0; i < n; i++) {
-                double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
-                if (u[i] <= m) continue;
-                n1++;
-                if (do_tight) {
+            for (int64_t i = 0; i < n; i++) { /* the candidates, without branches */
+                const double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
+                fail_idx[n1] = i;
+                n1 += !(u[i] <= m);
+            }
+            if (do_tight) {
+                for (int64_t t = 0; t < n1; t++) {
+                    const int64_t i = fail_idx[t];
+                    const double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
                     u[i] = sqrt(dist2(x + i * d, cen + lab[i] * d, d));
-                    if (u[i] <= m) {
-                        rescued++;
-                        continue;
-                    }
+                    fail_idx[nf] = i;
+                    nf += !(u[i] <= m);
                 }
-                fail_idx[nf++] = i;
+                rescued = n1 - nf;
+            } else {
+                nf = n1;
             }
             if (do_tight) tighten = 4 * rescued >= n1;
-            /* most points unresolved: one contiguous pass beats gathering */
-            if (2 * nf > n) assign_points(&ws, NULL, n, lab, u, l, sums, szl, &changed);
-            else assign_points(&ws, fail_idx, nf, lab, u, l, sums, szl, &changed);
+            /* the kernel reads the points in place: no gathering */
+            assign_points(&ws, fail_idx, nf, lab, u, l, sums, szl, &changed);
         }
         if (trace) {
             double jt;
