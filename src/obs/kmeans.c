@@ -170,15 +170,85 @@ __attribute__((target("avx2,fma"))) static void dotsn_avx2(const double *const *
 }
 #endif
 
+/* The nearest and second-nearest of the k distances row (kp entries, a
+ * multiple of 4, 32-byte aligned; the padding is ignored): *best the lowest
+ * index of the minimum, *d1 the minimum, *d2 the second smallest value (=
+ * d1 at a tie), as a sequential scan with strict comparisons gives. Lane t
+ * of four keeps the two smallest of the entries j ≡ t mod 4 and the index
+ * of the smallest (the first one); the lanes are merged at the end. */
+#define BLEND4(m, a, b) ((v4d)(((v4di)(a) & (m)) | ((v4di)(b) & ~(m))))
+static inline __attribute__((always_inline)) void scan2_body(const double *row, int64_t k, int64_t *best,
+                                                             double *d1, double *d2)
+{
+    const v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};
+    v4d m1 = inf, m2 = inf;
+    v4di ix = {-1, -1, -1, -1}, jv = {0, 1, 2, 3};
+    const v4di four = {4, 4, 4, 4};
+    int64_t j = 0;
+    for (; j + 4 <= k; j += 4, jv += four) {
+        const v4d v = *(const v4d *)(row + j);
+        const v4di lt = (v4di)(v < m1), l2 = (v4di)(v < m2);
+        const v4d mn2 = BLEND4(l2, v, m2);
+        m2 = BLEND4(lt, m1, mn2);
+        m1 = BLEND4(lt, v, m1);
+        ix = (jv & lt) | (ix & ~lt);
+    }
+    int64_t b = -1;
+    double e1 = INFINITY, e2 = INFINITY;
+    for (int t = 0; t < 4; t++) { /* merge the lanes: lowest index wins a tie */
+        if (ix[t] < 0) continue;
+        if (m1[t] < e1 || (m1[t] == e1 && ix[t] < b)) {
+            e2 = e1 < m2[t] ? e1 : m2[t];
+            e1 = m1[t];
+            b = ix[t];
+        } else {
+            const double c = m1[t] < m2[t] ? m1[t] : m2[t];
+            e2 = c < e2 ? c : e2;
+        }
+    }
+    for (; j < k; j++) { /* k mod 4 remaining, after all lanes: sequential */
+        const double v = row[j];
+        if (v < e1) {
+            e2 = e1;
+            e1 = v;
+            b = j;
+        } else if (v < e2) {
+            e2 = v;
+        }
+    }
+    *best = b;
+    *d1 = e1;
+    *d2 = e2;
+}
+
+typedef void (*scan2_fn)(const double *, int64_t, int64_t *, double *, double *);
+
+static void scan2_base(const double *row, int64_t k, int64_t *best, double *d1, double *d2)
+{
+    scan2_body(row, k, best, d1, d2);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void scan2_avx2(const double *row, int64_t k, int64_t *best, double *d1,
+                                                       double *d2)
+{
+    scan2_body(row, k, best, d1, d2);
+}
+#endif
+
 /* The kernels for this CPU (a benign race: every thread stores the same
  * pointers). */
-static dotsn_fn pick_kernels(void)
+static dotsn_fn pick_kernels(scan2_fn *scan)
 {
     dotsn_fn f = dotsn_base;
+    *scan = scan2_base;
     double (*g)(const double *, const double *, int64_t) = dist2_base;
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) g = dist2_avx2;
+    if (__builtin_cpu_supports("avx2")) {
+        g = dist2_avx2;
+        *scan = scan2_avx2;
+    }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) f = dotsn_avx2;
 #endif
     __atomic_store_n(&dist2_impl, g, __ATOMIC_RELAXED);
@@ -194,6 +264,7 @@ typedef struct km_ws {
     double *csq;  /* (kp) their ‖c‖², zero-padded; 32-byte aligned */
     double *buf;  /* (NPT, kp) distances of NPT points; 32-byte aligned */
     dotsn_fn dotsn;
+    scan2_fn scan2;
 } km_ws;
 
 static void row_norms(const double *a, int64_t m, int64_t d, double *out)
@@ -247,16 +318,9 @@ static void assign_points(km_ws *ws, const int64_t *idx, int64_t m, int64_t *lab
         ws->dotsn(xp, xs, ws->ct, ws->csq, d, kp, ws->buf);
         for (int s = 0; s < np; s++) {
             const double *row = ws->buf + s * kp;
-            int64_t best = 0;
-            double d1 = row[0], d2 = INFINITY;
-            for (int64_t j = 1; j < k; j++) { /* branch-free: the order is random */
-                const double v = row[j];
-                const int lt = v < d1;
-                const double m2 = v < d2 ? v : d2;
-                d2 = lt ? d1 : m2;
-                d1 = lt ? v : d1;
-                best = lt ? j : best;
-            }
+            int64_t best;
+            double d1, d2;
+            ws->scan2(row, k, &best, &d1, &d2);
             const int64_t p = pt[s];
             u[p] = sqrt(d1);
             l[p] = sqrt(d2);
@@ -511,7 +575,7 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
     ws.k = k;
     ws.xsq = xsq;
     ws.kp = kp;
-    ws.dotsn = pick_kernels();
+    ws.dotsn = pick_kernels(&ws.scan2);
     ws.ct = aligned_alloc(32, (size_t)(d * kp) * sizeof *ws.ct);
     ws.csq = aligned_alloc(32, (size_t)kp * sizeof *ws.csq);
     ws.buf = aligned_alloc(32, (size_t)(NPT * kp) * sizeof *ws.buf);
