@@ -195,15 +195,19 @@ static inline __attribute__((always_inline)) void scan2_body(const double *row, 
     }
     int64_t b = -1;
     double e1 = INFINITY, e2 = INFINITY;
-    for (int t = 0; t < 4; t++) { /* merge the lanes: lowest index wins a tie */
-        if (ix[t] < 0) continue;
-        if (m1[t] < e1 || (m1[t] == e1 && ix[t] < b)) {
-            e2 = e1 < m2[t] ? e1 : m2[t];
-            e1 = m1[t];
-            b = ix[t];
-        } else {
-            const double c = m1[t] < m2[t] ? m1[t] : m2[t];
-            e2 = c < e2 ? c : e2;
+    if (k >= 4) { /* merge the lanes without branches: lowest index wins a tie */
+        e1 = m1[0];
+        e2 = m2[0];
+        b = ix[0];
+        for (int t = 1; t < 4; t++) {
+            const double a = m1[t], a2 = m2[t];
+            const int64_t it = ix[t];
+            const int win = a < e1 || (a == e1 && it < b);
+            const double lo = win ? e1 : a; /* the larger of the two minima */
+            e2 = lo < e2 ? lo : e2;         /* a2 >= a: it only matters when a wins */
+            e2 = a2 < e2 ? a2 : e2;
+            e1 = win ? a : e1;
+            b = win ? it : b;
         }
     }
     for (; j < k; j++) { /* k mod 4 remaining, after all lanes: sequential */
@@ -259,6 +263,7 @@ typedef struct km_ws {
     const double *x;
     const dcx__rows *rows; /* this rank's rows of all (n of them here) */
     int64_t n, d, k, kp;   /* kp: max(k, trials) rounded up to a multiple of 4 */
+    int64_t kq;            /* columns of ct now: the loaded rows rounded up to a multiple of 4 */
     const double *xsq; /* (n) ‖x_i‖² */
     double *ct;   /* (d, kp) centres (or candidates) transposed, zero-padded; 32-byte aligned */
     double *csq;  /* (kp) their ‖c‖², zero-padded; 32-byte aligned */
@@ -279,7 +284,7 @@ static void row_norms(const double *a, int64_t m, int64_t d, double *out)
 /* ct, csq from the q rows of c (q, d): transposed, the columns q..kp−1 zero. */
 static void load_centres(km_ws *ws, const double *c, int64_t q)
 {
-    const int64_t d = ws->d, kp = ws->kp;
+    const int64_t d = ws->d, kp = ws->kq = (q + 3) / 4 * 4;
     memset(ws->ct, 0, (size_t)(d * kp) * sizeof *ws->ct);
     memset(ws->csq, 0, (size_t)kp * sizeof *ws->csq);
     for (int64_t a = 0; a < q; a++)
@@ -304,7 +309,7 @@ static void add_row(double *dst, const double *src, int64_t d, double sign)
 static void assign_points(km_ws *ws, const int64_t *idx, int64_t m, int64_t *labels, double *u, double *l,
                           double *sums, int64_t *sizes, int64_t *changed)
 {
-    const int64_t d = ws->d, k = ws->k, kp = ws->kp;
+    const int64_t d = ws->d, k = ws->k, kp = ws->kq;
     for (int64_t i = 0; i < m; i += NPT) {
         int64_t pt[NPT];
         const double *xp[NPT];
@@ -502,9 +507,9 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
                 xp[s] = ws->x + pi * d;
                 xs[s] = ws->xsq[pi];
             }
-            ws->dotsn(xp, xs, ws->ct, ws->csq, d, ws->kp, ws->buf);
+            ws->dotsn(xp, xs, ws->ct, ws->csq, d, ws->kq, ws->buf);
             for (int64_t s = 0; s < np; s++) {
-                const double *row = ws->buf + s * ws->kp, ci = closest[i + s];
+                const double *row = ws->buf + s * ws->kq, ci = closest[i + s];
                 double *cd = cdist + (i + s) * trials;
                 for (int64_t t = 0; t < trials; t++) {
                     double v = row[t];
