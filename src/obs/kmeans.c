@@ -1,9 +1,13 @@
 /* kmeans.c — k-means: greedy k-means++ seeding (Arthur & Vassilvitskii 2007,
  * with 2 + ⌊ln k⌋ local trials as in scikit-learn) and Lloyd iterations.
  *
- * Squared distances to the centres are computed in blocks of rows as
+ * Squared distances to the centres are computed as
  *     ‖x‖² − 2 x·c + ‖c‖²
- * with one dgemm per block (x·cᵀ). Inertias (the trace, the final value and
+ * by a kernel of our own (dotsn_body): NPT points at a time against all
+ * centres stored transposed, with independent vector accumulators, reading
+ * the points in place. For K <= 32 and r = 64 a dgemm per block spent as
+ * much time packing its operands (and we gathering the rows of the points
+ * Hamerly's bounds could not settle) as multiplying. Inertias (the trace, the final value and
  * the restart comparison) are recomputed directly as Σ ‖x − c‖², so that
  * they do not carry the cancellation error of the expanded form.
  *
@@ -12,8 +16,11 @@
  * a lower bound l on the second nearest, moved by the centre shifts; a point
  * with u <= max(l, half the distance to the nearest other centre) keeps its
  * label without any distance computation. The assignments are those of plain
- * Lloyd (up to rounding at near-ties); only the work differs. Centres are kept as running sums, and the
- * final centres are recomputed as exact means.
+ * Lloyd (up to rounding at near-ties); only the work differs. Centres are
+ * kept as running sums, and the final centres are recomputed as exact means.
+ * (Elkan's per-centre bounds and float32 distances with double re-checks of
+ * close calls were tried on the 10,000 × 64, K <= 32 benchmark: no faster,
+ * see docs/benchmarks.md.)
  *
  * Monotonicity: with labels L_t assigned from centres c_t, the inertia
  * J(L_t, c_t) never increases: the mean update lowers J for fixed labels,
