@@ -50,12 +50,14 @@ void dcx_kmeans_free(dcx_kmeans_result *r)
 
 /* Vectors of four doubles (GCC/Clang vector extensions): element-wise
  * arithmetic in a fixed order, lowered to SSE2 pairs or to AVX2 registers
- * alike. v4du is the same for 8-byte aligned (unaligned) memory. */
-typedef double v4d __attribute__((vector_size(32)));
-typedef double v4du __attribute__((vector_size(32), aligned(8)));
+ * alike. v4du is the same for 8-byte aligned (unaligned) memory. The types
+ * that read and write double arrays are may_alias (as the compilers' own
+ * __m256d): a vector lvalue does not otherwise alias its element type. */
+typedef double v4d __attribute__((vector_size(32), may_alias));
+typedef double v4du __attribute__((vector_size(32), aligned(8), may_alias));
 typedef long long v4di __attribute__((vector_size(32)));
 typedef double v2d __attribute__((vector_size(16)));
-typedef double v2du __attribute__((vector_size(16), aligned(8)));
+typedef double v2du __attribute__((vector_size(16), aligned(8), may_alias));
 
 /* max(v, 0) lane-wise for a v4d variable v (0 for NaN, as v > 0 ? v : 0):
  * the comparison mask keeps the bits of the positive lanes. */
