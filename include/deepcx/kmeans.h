@@ -6,8 +6,11 @@
  * iterations run until no assignment changes or max_iter iterations
  * (accelerated by Hamerly's distance bounds, which skip only distances that
  * cannot change an assignment).
- * Distances are computed through BLAS as ‖x‖² − 2 x·c + ‖c‖² in blocks of
- * rows. A cluster that becomes empty receives the point farthest from its
+ * Squared distances are computed as ‖x‖² − 2 x·c + ‖c‖² by a vectorised
+ * kernel (several points against all centres stored transposed; a baseline
+ * x86-64 build and an AVX2+FMA build chosen at run time, which may differ
+ * in the last bits between machines, never between runs or thread counts
+ * on one machine). A cluster that becomes empty receives the point farthest from its
  * centre (among clusters holding more than one point). The restart with the
  * lowest inertia wins (ties: the lower restart index).
  *

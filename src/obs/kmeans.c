@@ -1,9 +1,13 @@
 /* kmeans.c — k-means: greedy k-means++ seeding (Arthur & Vassilvitskii 2007,
  * with 2 + ⌊ln k⌋ local trials as in scikit-learn) and Lloyd iterations.
  *
- * Squared distances to the centres are computed in blocks of rows as
+ * Squared distances to the centres are computed as
  *     ‖x‖² − 2 x·c + ‖c‖²
- * with one dgemm per block (x·cᵀ). Inertias (the trace, the final value and
+ * by a kernel of our own (dotsn_body): NPT points at a time against all
+ * centres stored transposed, with independent vector accumulators, reading
+ * the points in place. For K <= 32 and r = 64 a dgemm per block spent as
+ * much time packing its operands (and we gathering the rows of the points
+ * Hamerly's bounds could not settle) as multiplying. Inertias (the trace, the final value and
  * the restart comparison) are recomputed directly as Σ ‖x − c‖², so that
  * they do not carry the cancellation error of the expanded form.
  *
@@ -12,8 +16,11 @@
  * a lower bound l on the second nearest, moved by the centre shifts; a point
  * with u <= max(l, half the distance to the nearest other centre) keeps its
  * label without any distance computation. The assignments are those of plain
- * Lloyd (up to rounding at near-ties); only the work differs. Centres are kept as running sums, and the
- * final centres are recomputed as exact means.
+ * Lloyd (up to rounding at near-ties); only the work differs. Centres are
+ * kept as running sums, and the final centres are recomputed as exact means.
+ * (Elkan's per-centre bounds and float32 distances with double re-checks of
+ * close calls were tried on the 10,000 × 64, K <= 32 benchmark: no faster,
+ * see docs/benchmarks.md.)
  *
  * Monotonicity: with labels L_t assigned from centres c_t, the inertia
  * J(L_t, c_t) never increases: the mean update lowers J for fixed labels,
@@ -41,53 +48,238 @@ void dcx_kmeans_free(dcx_kmeans_result *r)
     free(r);
 }
 
-/* ‖a − b‖², with four partial sums in a fixed order (deterministic, and
- * four independent chains instead of one: the loop runs ~3× faster). */
-static double dist2(const double *a, const double *b, int64_t d)
+/* Vectors of four doubles (GCC/Clang vector extensions): element-wise
+ * arithmetic in a fixed order, lowered to SSE2 pairs or to AVX2 registers
+ * alike. v4du is the same for 8-byte aligned (unaligned) memory. The types
+ * that read and write double arrays are may_alias (as the compilers' own
+ * __m256d): a vector lvalue does not otherwise alias its element type. */
+typedef double v4d __attribute__((vector_size(32), may_alias));
+typedef double v4du __attribute__((vector_size(32), aligned(8), may_alias));
+typedef long long v4di __attribute__((vector_size(32)));
+typedef double v2d __attribute__((vector_size(16)));
+typedef double v2du __attribute__((vector_size(16), aligned(8), may_alias));
+
+/* max(v, 0) lane-wise for a v4d variable v (0 for NaN, as v > 0 ? v : 0):
+ * the comparison mask keeps the bits of the positive lanes. */
+#define POS4(v) ((v4d)((v4di)(v) & (v4di)((v) > (v4d){0, 0, 0, 0})))
+
+/* ‖a − b‖², with eight partial sums (lane t sums the elements j ≡ t mod 8,
+ * in order), combined pairwise: ((s0 + s1) + (s2 + s3)) + ((s4 + s5) +
+ * (s6 + s7)), the tail (d mod 8 elements) added to s0. Four independent
+ * vector chains instead of one; compiled for baseline x86-64 (SSE2 pairs)
+ * and for AVX2 without FMA, which do the same arithmetic bit for bit. */
+static inline __attribute__((always_inline)) double dist2_body(const double *a, const double *b, int64_t d)
 {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    v4d s0 = {0, 0, 0, 0}, s1 = s0;
     int64_t j = 0;
-    for (; j + 4 <= d; j += 4) {
-        double t0 = a[j] - b[j], t1 = a[j + 1] - b[j + 1], t2 = a[j + 2] - b[j + 2], t3 = a[j + 3] - b[j + 3];
+    for (; j + 8 <= d; j += 8) {
+        const v4d t0 = *(const v4du *)(a + j) - *(const v4du *)(b + j);
+        const v4d t1 = *(const v4du *)(a + j + 4) - *(const v4du *)(b + j + 4);
         s0 += t0 * t0;
         s1 += t1 * t1;
-        s2 += t2 * t2;
-        s3 += t3 * t3;
     }
+    double h = s0[0];
     for (; j < d; j++) {
-        double t = a[j] - b[j];
-        s0 += t * t;
+        const double t = a[j] - b[j];
+        h += t * t;
     }
-    return (s0 + s1) + (s2 + s3);
+    return ((h + s0[1]) + (s0[2] + s0[3])) + ((s1[0] + s1[1]) + (s1[2] + s1[3]));
+}
+
+static double dist2_base(const double *a, const double *b, int64_t d) { return dist2_body(a, b, d); }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static double dist2_avx2(const double *a, const double *b, int64_t d)
+{
+    return dist2_body(a, b, d);
+}
+#endif
+
+/* set by pick_kernels; both builds give the same sums */
+static double (*dist2_impl)(const double *, const double *, int64_t) = dist2_base;
+
+static double dist2(const double *a, const double *b, int64_t d)
+{
+    return __atomic_load_n(&dist2_impl, __ATOMIC_RELAXED)(a, b, d);
+}
+
+#define NPT 6 /* points per kernel call */
+
+/* Squared distances of NPT points x[0..NPT) (d each; norms xs) to the kp
+ * centres stored transposed in ct (d, kp; kp a multiple of 4, 32-byte
+ * aligned; norms csq), as ‖x‖² − 2 x·c + ‖c‖² clamped at 0, into out
+ * (NPT, kp). Every dot product is one chain over j in a fixed order, so a
+ * point's distances do not depend on the other points, the block or the
+ * thread. The body is compiled twice: baseline x86-64 (SSE2) and AVX2+FMA,
+ * chosen once at run time (the FMA build rounds each product-sum once
+ * instead of twice: results may differ between machines by rounding, as
+ * with OpenBLAS's kernels, never between runs or thread counts on one
+ * machine). */
+static inline __attribute__((always_inline)) void dotsn_body(const double *const *x, const double *xs,
+                                                             const double *ct, const double *csq, int64_t d,
+                                                             int64_t kp, double *out)
+{
+    int64_t c0 = 0;
+    for (; c0 + 8 <= kp; c0 += 8) {
+        v4d acc[NPT][2];
+#pragma GCC unroll 8
+        for (int p = 0; p < NPT; p++) acc[p][0] = acc[p][1] = (v4d){0, 0, 0, 0};
+        const double *cj = ct + c0;
+        for (int64_t j = 0; j < d; j++, cj += kp) {
+            const v4d u0 = *(const v4d *)cj, u1 = *(const v4d *)(cj + 4);
+#pragma GCC unroll 8
+            for (int p = 0; p < NPT; p++) {
+                const double xv = x[p][j];
+                acc[p][0] += xv * u0;
+                acc[p][1] += xv * u1;
+            }
+        }
+        const v4d q0 = *(const v4d *)(csq + c0), q1 = *(const v4d *)(csq + c0 + 4);
+#pragma GCC unroll 8
+        for (int p = 0; p < NPT; p++) {
+            const v4d r0 = (-2.0 * acc[p][0] + xs[p]) + q0, r1 = (-2.0 * acc[p][1] + xs[p]) + q1;
+            *(v4du *)(out + p * kp + c0) = POS4(r0);
+            *(v4du *)(out + p * kp + c0 + 4) = POS4(r1);
+        }
+    }
+    if (c0 < kp) { /* kp − c0 = 4 */
+        v4d acc[NPT];
+#pragma GCC unroll 8
+        for (int p = 0; p < NPT; p++) acc[p] = (v4d){0, 0, 0, 0};
+        const double *cj = ct + c0;
+        for (int64_t j = 0; j < d; j++, cj += kp) {
+            const v4d u0 = *(const v4d *)cj;
+#pragma GCC unroll 8
+            for (int p = 0; p < NPT; p++) acc[p] += x[p][j] * u0;
+        }
+        const v4d q0 = *(const v4d *)(csq + c0);
+#pragma GCC unroll 8
+        for (int p = 0; p < NPT; p++) {
+            const v4d r0 = (-2.0 * acc[p] + xs[p]) + q0;
+            *(v4du *)(out + p * kp + c0) = POS4(r0);
+        }
+    }
+}
+
+typedef void (*dotsn_fn)(const double *const *, const double *, const double *, const double *, int64_t, int64_t,
+                         double *);
+
+static void dotsn_base(const double *const *x, const double *xs, const double *ct, const double *csq, int64_t d,
+                       int64_t kp, double *out)
+{
+    dotsn_body(x, xs, ct, csq, d, kp, out);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) static void dotsn_avx2(const double *const *x, const double *xs,
+                                                           const double *ct, const double *csq, int64_t d,
+                                                           int64_t kp, double *out)
+{
+    dotsn_body(x, xs, ct, csq, d, kp, out);
+}
+#endif
+
+/* The nearest and second-nearest of the k distances row (kp entries, a
+ * multiple of 4, 32-byte aligned; the padding is ignored): *best the lowest
+ * index of the minimum, *d1 the minimum, *d2 the second smallest value (=
+ * d1 at a tie), as a sequential scan with strict comparisons gives. Lane t
+ * of four keeps the two smallest of the entries j ≡ t mod 4 and the index
+ * of the smallest (the first one); the lanes are merged at the end. */
+#define BLEND4(m, a, b) ((v4d)(((v4di)(a) & (m)) | ((v4di)(b) & ~(m))))
+static inline __attribute__((always_inline)) void scan2_body(const double *row, int64_t k, int64_t *best,
+                                                             double *d1, double *d2)
+{
+    const v4d inf = {INFINITY, INFINITY, INFINITY, INFINITY};
+    v4d m1 = inf, m2 = inf;
+    v4di ix = {-1, -1, -1, -1}, jv = {0, 1, 2, 3};
+    const v4di four = {4, 4, 4, 4};
+    int64_t j = 0;
+    for (; j + 4 <= k; j += 4, jv += four) {
+        const v4d v = *(const v4d *)(row + j);
+        const v4di lt = (v4di)(v < m1), l2 = (v4di)(v < m2);
+        const v4d mn2 = BLEND4(l2, v, m2);
+        m2 = BLEND4(lt, m1, mn2);
+        m1 = BLEND4(lt, v, m1);
+        ix = (jv & lt) | (ix & ~lt);
+    }
+    int64_t b = -1;
+    double e1 = INFINITY, e2 = INFINITY;
+    if (k >= 4) { /* merge the lanes without branches: lowest index wins a tie */
+        e1 = m1[0];
+        e2 = m2[0];
+        b = ix[0];
+        for (int t = 1; t < 4; t++) {
+            const double a = m1[t], a2 = m2[t];
+            const int64_t it = ix[t];
+            const int win = a < e1 || (a == e1 && it < b);
+            const double lo = win ? e1 : a; /* the larger of the two minima */
+            e2 = lo < e2 ? lo : e2;         /* a2 >= a: it only matters when a wins */
+            e2 = a2 < e2 ? a2 : e2;
+            e1 = win ? a : e1;
+            b = win ? it : b;
+        }
+    }
+    for (; j < k; j++) { /* k mod 4 remaining, after all lanes: sequential */
+        const double v = row[j];
+        if (v < e1) {
+            e2 = e1;
+            e1 = v;
+            b = j;
+        } else if (v < e2) {
+            e2 = v;
+        }
+    }
+    *best = b;
+    *d1 = e1;
+    *d2 = e2;
+}
+
+typedef void (*scan2_fn)(const double *, int64_t, int64_t *, double *, double *);
+
+static void scan2_base(const double *row, int64_t k, int64_t *best, double *d1, double *d2)
+{
+    scan2_body(row, k, best, d1, d2);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void scan2_avx2(const double *row, int64_t k, int64_t *best, double *d1,
+                                                       double *d2)
+{
+    scan2_body(row, k, best, d1, d2);
+}
+#endif
+
+/* The kernels for this CPU (a benign race: every thread stores the same
+ * pointers). */
+static dotsn_fn pick_kernels(scan2_fn *scan)
+{
+    dotsn_fn f = dotsn_base;
+    *scan = scan2_base;
+    double (*g)(const double *, const double *, int64_t) = dist2_base;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) {
+        g = dist2_avx2;
+        *scan = scan2_avx2;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) f = dotsn_avx2;
+#endif
+    __atomic_store_n(&dist2_impl, g, __ATOMIC_RELAXED);
+    return f;
 }
 
 typedef struct km_ws {
     const double *x;
     const dcx__rows *rows; /* this rank's rows of all (n of them here) */
-    int64_t n, d, k, block;
+    int64_t n, d, k, kp;   /* kp: max(k, trials) rounded up to a multiple of 4 */
+    int64_t kq;            /* columns of ct now: the loaded rows rounded up to a multiple of 4 */
     const double *xsq; /* (n) ‖x_i‖² */
-    double *csq;  /* (k) ‖c‖² */
-    double *prod; /* (block, max(k, trials)) */
-    double *gx;   /* (block, d) gathered rows */
-    double *gsq;  /* (block) their norms */
+    double *ct;   /* (d, kp) centres (or candidates) transposed, zero-padded; 32-byte aligned */
+    double *csq;  /* (kp) their ‖c‖², zero-padded; 32-byte aligned */
+    double *buf;  /* (NPT, kp) distances of NPT points; 32-byte aligned */
+    dotsn_fn dotsn;
+    scan2_fn scan2;
 } km_ws;
-
-/* Squared distances of the m rows xb (m, d), norms xsqb, to the q rows of c
- * (q, d), into out (m, q), clamped at 0. */
-static dcx_status block_dist(const km_ws *ws, const double *xb, const double *xsqb, int64_t m, const double *c,
-                             const double *csq, int64_t q, double *out)
-{
-    dcx_status st = dcx__dgemm(0, 1, m, q, ws->d, -2.0, xb, ws->d, c, ws->d, 0.0, out, q);
-    if (st != DCX_OK) return st;
-    for (int64_t i = 0; i < m; i++) {
-        double *row = out + i * q;
-        for (int64_t j = 0; j < q; j++) {
-            double v = row[j] + xsqb[i] + csq[j];
-            row[j] = v > 0 ? v : 0;
-        }
-    }
-    return DCX_OK;
-}
 
 static void row_norms(const double *a, int64_t m, int64_t d, double *out)
 {
@@ -98,69 +290,68 @@ static void row_norms(const double *a, int64_t m, int64_t d, double *out)
     }
 }
 
+/* ct, csq from the q rows of c (q, d): transposed, the columns q..kp−1 zero. */
+static void load_centres(km_ws *ws, const double *c, int64_t q)
+{
+    const int64_t d = ws->d, kp = ws->kq = (q + 3) / 4 * 4;
+    memset(ws->ct, 0, (size_t)(d * kp) * sizeof *ws->ct);
+    memset(ws->csq, 0, (size_t)kp * sizeof *ws->csq);
+    for (int64_t a = 0; a < q; a++)
+        for (int64_t j = 0; j < d; j++) ws->ct[j * kp + a] = c[a * d + j];
+    row_norms(c, q, d, ws->csq);
+}
+
+/* dst += sign · src (d), sign = ±1: exact negation, so the same as
+ * dst[j] -= src[j] for −1. */
+static void add_row(double *dst, const double *src, int64_t d, double sign)
+{
+    int64_t j = 0;
+    for (; j + 2 <= d; j += 2) *(v2du *)(dst + j) += sign * *(const v2du *)(src + j);
+    for (; j < d; j++) dst[j] += sign * src[j];
+}
+
 /* Assign the points idx[0..m) (all n points when idx is NULL) to their
- * nearest centre (ties: lowest index), with the distances through BLAS in
- * blocks. Sets u = distance to the nearest centre, l = distance to the second
+ * nearest centre (ws->ct, loaded; ties: lowest index), two points at a
+ * time. Sets u = distance to the nearest centre, l = distance to the second
  * nearest (Hamerly's bounds), moves changed points between the running sums
  * and sizes, and adds the number of changed labels to *changed. */
-static dcx_status assign_points(km_ws *ws, const double *c, const int64_t *idx, int64_t m, int64_t *labels,
-                                double *u, double *l, double *sums, int64_t *sizes, int64_t *changed)
+static void assign_points(km_ws *ws, const int64_t *idx, int64_t m, int64_t *labels, double *u, double *l,
+                          double *sums, int64_t *sizes, int64_t *changed)
 {
-    dcx_status st = DCX_OK;
-    const int64_t d = ws->d, k = ws->k;
-    for (int64_t i0 = 0; i0 < m; i0 += ws->block) {
-        int64_t b = m - i0 < ws->block ? m - i0 : ws->block;
-        const double *xb = ws->x + i0 * d, *xsqb = ws->xsq + i0;
-        if (idx) {
-            for (int64_t i = 0; i < b; i++) {
-                memcpy(ws->gx + i * d, ws->x + idx[i0 + i] * d, (size_t)d * sizeof *ws->gx);
-                ws->gsq[i] = ws->xsq[idx[i0 + i]];
-            }
-            xb = ws->gx;
-            xsqb = ws->gsq;
+    const int64_t d = ws->d, k = ws->k, kp = ws->kq;
+    for (int64_t i = 0; i < m; i += NPT) {
+        int64_t pt[NPT];
+        const double *xp[NPT];
+        double xs[NPT];
+        const int np = m - i < NPT ? (int)(m - i) : NPT;
+        for (int s = 0; s < NPT; s++) {
+            pt[s] = s < np ? (idx ? idx[i + s] : i + s) : pt[0];
+            xp[s] = ws->x + pt[s] * d;
+            xs[s] = ws->xsq[pt[s]];
         }
-        /* −2 x·c by BLAS; the norms and the clamp at 0 are added in the
-         * scan for the two nearest (the values of block_dist, one pass) */
-        DCX_TRY(dcx__dgemm(0, 1, b, k, d, -2.0, xb, d, c, d, 0.0, ws->prod, k));
-        const double *csq = ws->csq;
-        for (int64_t i = 0; i < b; i++) {
-            const double *row = ws->prod + i * k;
-            const double xs = xsqb[i];
-            int64_t best = 0;
-            double d1 = row[0] + xs + csq[0], d2 = INFINITY;
-            d1 = d1 > 0 ? d1 : 0;
-            for (int64_t j = 1; j < k; j++) {
-                double v = row[j] + xs + csq[j];
-                v = v > 0 ? v : 0;
-                if (v < d1) {
-                    d2 = d1;
-                    d1 = v;
-                    best = j;
-                } else if (v < d2) {
-                    d2 = v;
-                }
-            }
-            int64_t pt = idx ? idx[i0 + i] : i0 + i;
-            u[pt] = sqrt(d1);
-            l[pt] = sqrt(d2);
-            int64_t old = labels[pt];
+        ws->dotsn(xp, xs, ws->ct, ws->csq, d, kp, ws->buf);
+        for (int s = 0; s < np; s++) {
+            const double *row = ws->buf + s * kp;
+            int64_t best;
+            double d1, d2;
+            ws->scan2(row, k, &best, &d1, &d2);
+            const int64_t p = pt[s];
+            u[p] = sqrt(d1);
+            l[p] = sqrt(d2);
+            int64_t old = labels[p];
             if (old != best) {
-                const double *xi = ws->x + pt * d;
+                const double *xi = ws->x + p * d;
                 if (old >= 0) {
-                    double *so = sums + old * d;
-                    for (int64_t j = 0; j < d; j++) so[j] -= xi[j];
+                    add_row(sums + old * d, xi, d, -1.0);
                     sizes[old]--;
                 }
-                double *sn = sums + best * d;
-                for (int64_t j = 0; j < d; j++) sn[j] += xi[j];
+                add_row(sums + best * d, xi, d, 1.0);
                 sizes[best]++;
-                labels[pt] = best;
+                labels[p] = best;
                 (*changed)++;
             }
         }
     }
-fail:
-    return st;
 }
 
 /* Σ ‖x_i − c_{l(i)}‖² over all ranks' rows (collective). */
@@ -280,7 +471,7 @@ static int draw_d2(const km_ws *ws, const double *closest, const double *tot, do
  * the potentials of the candidates are summed per rank (tp, P x trials), so
  * that every rank also knows each rank's part of the new potential. */
 static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *closest, double *cand,
-                                double *candsq, double *cdist, double *tp, double *tot)
+                                double *cdist, double *tp, double *tot)
 {
     dcx_status st = DCX_OK;
     const dcx__rows *rw = ws->rows;
@@ -312,19 +503,29 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
             }
         }
         DCX_TRY(dcx_dist_sum_f64(rw->dist, cand, trials * d));
-        row_norms(cand, trials, d, candsq);
-        /* potential with each candidate added; distances in blocks */
+        load_centres(ws, cand, trials);
+        /* potential with each candidate added */
         double *mine = tp + (int64_t)me * trials;
         memset(tp, 0, (size_t)(P * trials) * sizeof *tp);
-        for (int64_t i0 = 0; i0 < n; i0 += ws->block) {
-            int64_t m = n - i0 < ws->block ? n - i0 : ws->block;
-            double *cd = cdist + i0 * trials;
-            DCX_TRY(block_dist(ws, ws->x + i0 * d, ws->xsq + i0, m, cand, candsq, trials, cd));
-            for (int64_t i = 0; i < m; i++)
+        for (int64_t i = 0; i < n; i += NPT) {
+            const double *xp[NPT];
+            double xs[NPT];
+            const int64_t np = n - i < NPT ? n - i : NPT;
+            for (int64_t s = 0; s < NPT; s++) {
+                const int64_t pi = s < np ? i + s : i;
+                xp[s] = ws->x + pi * d;
+                xs[s] = ws->xsq[pi];
+            }
+            ws->dotsn(xp, xs, ws->ct, ws->csq, d, ws->kq, ws->buf);
+            for (int64_t s = 0; s < np; s++) {
+                const double *row = ws->buf + s * ws->kq, ci = closest[i + s];
+                double *cd = cdist + (i + s) * trials;
                 for (int64_t t = 0; t < trials; t++) {
-                    double v = cd[i * trials + t];
-                    mine[t] += v < closest[i0 + i] ? v : closest[i0 + i];
+                    double v = row[t];
+                    cd[t] = v;
+                    mine[t] += v < ci ? v : ci;
                 }
+            }
         }
         DCX_TRY(dcx_dist_sum_f64(rw->dist, tp, P * trials));
         double tpot[64];
@@ -371,7 +572,7 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
     dcx_status st = DCX_OK;
     km_ws ws = {0};
     int64_t *lab = NULL, *sz = NULL, *szl = NULL, *isc = NULL;
-    double *cen = NULL, *far = NULL, *cand = NULL, *candsq = NULL, *cdist = NULL, *tp = NULL, *tot = NULL;
+    double *cen = NULL, *far = NULL, *cand = NULL, *cdist = NULL, *tp = NULL, *tot = NULL;
     double *u = NULL, *l = NULL, *sums = NULL, *gsum = NULL, *half = NULL, *move = NULL;
     int64_t *fail_idx = NULL;
     memset(run, 0, sizeof *run);
@@ -380,36 +581,38 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
     const dcx_dist *dist = rows->dist;
     const int64_t trials = 2 + (int64_t)floor(log((double)k));
     const int64_t width = k > trials ? k : trials;
+    const int64_t kp = (width + 3) / 4 * 4;
     ws.x = x;
     ws.rows = rows;
     ws.n = n;
     ws.d = d;
     ws.k = k;
     ws.xsq = xsq;
-    ws.block = 65536 / width;
-    if (ws.block < 64) ws.block = 64;
-    if (ws.block > n) ws.block = n;
-    int ok = LOCAL_ALLOC(ws.csq, k) && LOCAL_ALLOC(ws.prod, ws.block * width) && LOCAL_ALLOC(lab, n) &&
+    ws.kp = kp;
+    ws.dotsn = pick_kernels(&ws.scan2);
+    ws.ct = aligned_alloc(32, (size_t)(d * kp) * sizeof *ws.ct);
+    ws.csq = aligned_alloc(32, (size_t)kp * sizeof *ws.csq);
+    ws.buf = aligned_alloc(32, (size_t)(NPT * kp) * sizeof *ws.buf);
+    int ok = ws.ct && ws.csq && ws.buf && LOCAL_ALLOC(lab, n) &&
              LOCAL_ALLOC(sz, k) && LOCAL_ALLOC(szl, k) && LOCAL_ALLOC(cen, k * d) && LOCAL_ALLOC(far, n) &&
-             LOCAL_ALLOC(cand, trials * d) && LOCAL_ALLOC(candsq, trials) && LOCAL_ALLOC(cdist, n * trials) &&
+             LOCAL_ALLOC(cand, trials * d) && LOCAL_ALLOC(cdist, n * trials) &&
              LOCAL_ALLOC(tp, (int64_t)P * trials) && LOCAL_ALLOC(tot, P) && LOCAL_ALLOC(isc, P) &&
              LOCAL_ALLOC(u, n) && LOCAL_ALLOC(l, n) && LOCAL_ALLOC(sums, k * d) && LOCAL_ALLOC(gsum, k * d + k + 1) &&
-             LOCAL_ALLOC(half, k) && LOCAL_ALLOC(move, k) && LOCAL_ALLOC(fail_idx, n) &&
-             LOCAL_ALLOC(ws.gx, ws.block * d) && LOCAL_ALLOC(ws.gsq, ws.block);
+             LOCAL_ALLOC(half, k) && LOCAL_ALLOC(move, k) && LOCAL_ALLOC(fail_idx, n);
     DCX_TRY(dcx_dist_agree(dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "k-means: out of memory")));
     const int q = restart;
     dcx_rng rng;
     dcx_rng_seed_stream(&rng, seed, (uint64_t)q);
-    DCX_TRY(seed_plusplus(&ws, &rng, cen, far, cand, candsq, cdist, tp, tot));
+    DCX_TRY(seed_plusplus(&ws, &rng, cen, far, cand, cdist, tp, tot));
     free(cdist);
     cdist = NULL;
     for (int64_t i = 0; i < n; i++) lab[i] = -1;
     int it, conv = 0, tighten = 1;
     for (it = 0; it < max_iter; it++) {
         int64_t changed = 0;
-        row_norms(cen, k, d, ws.csq);
+        load_centres(&ws, cen, k);
         if (it == 0) {
-            DCX_TRY(assign_points(&ws, cen, NULL, n, lab, u, l, sums, szl, &changed));
+            assign_points(&ws, NULL, n, lab, u, l, sums, szl, &changed);
         } else {
             /* Hamerly: a point whose upper bound u stays below both half
              * the distance from its centre to the nearest other centre
@@ -428,23 +631,26 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
              * iteration). Either way the assignments are Lloyd's. */
             int do_tight = tighten || it % 8 == 0;
             int64_t nf = 0, n1 = 0, rescued = 0;
-            for (int64_t i = 0; i < n; i++) {
-                double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
-                if (u[i] <= m) continue;
-                n1++;
-                if (do_tight) {
+            for (int64_t i = 0; i < n; i++) { /* the candidates, without branches */
+                const double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
+                fail_idx[n1] = i;
+                n1 += !(u[i] <= m);
+            }
+            if (do_tight) {
+                for (int64_t t = 0; t < n1; t++) {
+                    const int64_t i = fail_idx[t];
+                    const double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
                     u[i] = sqrt(dist2(x + i * d, cen + lab[i] * d, d));
-                    if (u[i] <= m) {
-                        rescued++;
-                        continue;
-                    }
+                    fail_idx[nf] = i;
+                    nf += !(u[i] <= m);
                 }
-                fail_idx[nf++] = i;
+                rescued = n1 - nf;
+            } else {
+                nf = n1;
             }
             if (do_tight) tighten = 4 * rescued >= n1;
-            /* most points unresolved: one contiguous pass beats gathering */
-            if (2 * nf > n) DCX_TRY(assign_points(&ws, cen, NULL, n, lab, u, l, sums, szl, &changed));
-            else DCX_TRY(assign_points(&ws, cen, fail_idx, nf, lab, u, l, sums, szl, &changed));
+            /* the kernel reads the points in place: no gathering */
+            assign_points(&ws, fail_idx, nf, lab, u, l, sums, szl, &changed);
         }
         if (trace) {
             double jt;
@@ -519,7 +725,8 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
     run->converged = conv;
 fail:
     free(ws.csq);
-    free(ws.prod);
+    free(ws.ct);
+    free(ws.buf);
     free(lab);
     free(sz);
     free(szl);
@@ -527,7 +734,6 @@ fail:
     free(cen);
     free(far);
     free(cand);
-    free(candsq);
     free(cdist);
     free(tp);
     free(tot);
@@ -538,8 +744,6 @@ fail:
     free(half);
     free(move);
     free(fail_idx);
-    free(ws.gx);
-    free(ws.gsq);
     return st;
 }
 
