@@ -66,12 +66,16 @@ void dcx_optim_step(dcx_optim *o, float *w, const float *g, double lr)
     o->t++;
     if (o->p.kind == DCX_OPT_SGD) {
         const double mu = o->p.momentum;
-        float *v = o->state;
+        /* the three buffers never overlap: restrict lets the compiler keep
+         * the loop in vector registers (it is memory-bound, ~14 % of an MLP
+         * step when scalar) */
+        float *restrict v = o->state, *restrict wr = w;
+        const float *restrict gr = g;
         for (int64_t i = 0; i < o->n; i++) {
-            double gi = (double)g[i] + wd * (double)w[i];
-            double vi = mu * (double)v[i] + gi;
-            v[i] = (float)vi;
-            w[i] = (float)((double)w[i] - lr * (double)v[i]);
+            double gi = (double)gr[i] + wd * (double)wr[i];
+            float vi = (float)(mu * (double)v[i] + gi);
+            v[i] = vi;
+            wr[i] = (float)((double)wr[i] - lr * (double)vi);
         }
         return;
     }
