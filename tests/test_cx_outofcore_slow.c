@@ -7,46 +7,11 @@
  * outputs) is a nonlinear function of the latent inputs. Known answers: the
  * PCA keeps r = 4 components (all of the variance), η(1) lies in (0, 1) and
  * η falls along the ladder. */
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "testutil.h"
 
 enum { ROWS = 500000, COLS = 512, LAT = 4 };
-
-static long peak_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024; /* KiB on Linux */
-}
-
-/* splitmix64 of k as a uniform value in [-0.5, 0.5) */
-static double unif(uint64_t k)
-{
-    uint64_t z = k + 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    return (double)(z >> 11) * 0x1.0p-53 - 0.5;
-}
-
-static FILE *npy_open(const char *path, int cols)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    char hdr[128];
-    int len = snprintf(hdr + 10, sizeof hdr - 10, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }",
-                       ROWS, cols);
-    int total = (10 + len + 1 + 63) / 64 * 64;
-    memcpy(hdr, "\x93NUMPY\x01\x00", 8);
-    hdr[8] = (char)((total - 10) & 0xff);
-    hdr[9] = (char)((total - 10) >> 8);
-    memset(hdr + 10 + len, ' ', (size_t)(total - 10 - len - 1));
-    hdr[total - 1] = '\n';
-    assert_int_equal(fwrite(hdr, 1, (size_t)total, f), (size_t)total);
-    return f;
-}
 
 static void test_complexity_1gb(void **state)
 {
@@ -56,10 +21,10 @@ static void test_complexity_1gb(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(xp, sizeof xp, "%s/x.npy", dir);
     snprintf(yp, sizeof yp, "%s/y.npy", dir);
-    FILE *fx = npy_open(xp, COLS), *fy = npy_open(yp, 2);
+    FILE *fx = npy_f32_create(xp, ROWS, COLS), *fy = npy_f32_create(yp, ROWS, 2);
     double mix[LAT][COLS];
     for (int l = 0; l < LAT; l++)
-        for (int j = 0; j < COLS; j++) mix[l][j] = unif(((uint64_t)1 << 40) + (uint64_t)(l * COLS + j));
+        for (int j = 0; j < COLS; j++) mix[l][j] = unif_hash(((uint64_t)1 << 40) + (uint64_t)(l * COLS + j));
     enum { B = 4096 };
     float *row = malloc((size_t)B * COLS * sizeof *row), yrow[2 * B];
     assert_non_null(row);
@@ -67,7 +32,7 @@ static void test_complexity_1gb(void **state)
         int64_t n = ROWS - r0 < B ? ROWS - r0 : B;
         for (int64_t i = 0; i < n; i++) {
             double a[LAT];
-            for (int l = 0; l < LAT; l++) a[l] = 2 * unif((uint64_t)(r0 + i) * LAT + (uint64_t)l);
+            for (int l = 0; l < LAT; l++) a[l] = 2 * unif_hash((uint64_t)(r0 + i) * LAT + (uint64_t)l);
             for (int j = 0; j < COLS; j++) {
                 double v = 0;
                 for (int l = 0; l < LAT; l++) v += a[l] * mix[l][j];
@@ -83,7 +48,7 @@ static void test_complexity_1gb(void **state)
     assert_int_equal(fclose(fx), 0);
     assert_int_equal(fclose(fy), 0);
 
-    long before = peak_mb();
+    long before = peak_rss_mb();
     dcx_source *x = NULL, *y = NULL;
     ASSERT_OK(dcx_source_open(xp, NULL, &x));
     ASSERT_OK(dcx_source_open(yp, NULL, &y));
@@ -93,7 +58,7 @@ static void test_complexity_1gb(void **state)
     p.restarts = 1;
     dcx_complexity_result *res = NULL;
     ASSERT_OK(dcx_complexity_source(x, y, &p, &res));
-    long after = peak_mb();
+    long after = peak_rss_mb();
     print_message("500,000 x 512 float32 (1 GB) -> 2: r = %lld, eta(1) = %.4f, eta(16) = %.4f; peak RSS %ld MB "
                   "(%ld MB before)\n",
                   (long long)res->r, res->eta1, res->ladder[res->n_ladder - 1].eta, after, before);

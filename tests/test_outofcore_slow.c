@@ -5,7 +5,6 @@
  * files gives the same D_eff. The data: a common factor plus independent
  * uniform noise of growing scale per column (a spread spectrum), each value
  * a function of its (row, column) so that the shards hold the same rows. */
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -14,47 +13,19 @@ enum { ROWS = 2000000, COLS = 256 };
 
 static char dir[256];
 
-static long peak_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024; /* KiB on Linux */
-}
-
-/* splitmix64 of k as a uniform value in [-0.5, 0.5) */
-static double unif(uint64_t k)
-{
-    uint64_t z = k + 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    return (double)(z >> 11) * 0x1.0p-53 - 0.5;
-}
-
 /* Write rows [r0, r1) of the matrix as a float32 .npy (v1 header). */
 static void write_npy(const char *path, int64_t r0, int64_t r1)
 {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    char hdr[128];
-    int len = snprintf(hdr + 10, sizeof hdr - 10, "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %d), }",
-                       (long long)(r1 - r0), COLS);
-    int total = (10 + len + 1 + 63) / 64 * 64;
-    memcpy(hdr, "\x93NUMPY\x01\x00", 8);
-    hdr[8] = (char)((total - 10) & 0xff);
-    hdr[9] = (char)((total - 10) >> 8);
-    memset(hdr + 10 + len, ' ', (size_t)(total - 10 - len - 1));
-    hdr[total - 1] = '\n';
-    assert_int_equal(fwrite(hdr, 1, (size_t)total, f), (size_t)total);
+    FILE *f = npy_f32_create(path, (r1 - r0), COLS);
     enum { B = 4096 };
     float *buf = malloc((size_t)B * COLS * sizeof *buf);
     assert_non_null(buf);
     for (int64_t r = r0; r < r1; r += B) {
         int64_t n = r1 - r < B ? r1 - r : B;
         for (int64_t i = 0; i < n; i++) {
-            double common = unif((uint64_t)(r + i) * (COLS + 1));
+            double common = unif_hash((uint64_t)(r + i) * (COLS + 1));
             for (int j = 0; j < COLS; j++)
-                buf[i * COLS + j] = (float)(1.0 + common + (j + 1) * 0.01 * unif((uint64_t)(r + i) * (COLS + 1) + 1 + j));
+                buf[i * COLS + j] = (float)(1.0 + common + (j + 1) * 0.01 * unif_hash((uint64_t)(r + i) * (COLS + 1) + 1 + j));
         }
         assert_int_equal(fwrite(buf, sizeof *buf, (size_t)(n * COLS), f), (size_t)(n * COLS));
     }
@@ -75,7 +46,7 @@ static void test_dim_2gb(void **state)
         snprintf(s[k], sizeof s[k], "%s/s%d.npy", dir, k);
         write_npy(s[k], cut[k], cut[k + 1]);
     }
-    long before = peak_mb();
+    long before = peak_rss_mb();
     dcx_source *src = NULL;
     dcx_dim_result *a = NULL, *b = NULL;
     ASSERT_OK(dcx_source_open(whole, NULL, &src));
@@ -85,7 +56,7 @@ static void test_dim_2gb(void **state)
     ASSERT_OK(dcx_source_open_many(paths, 3, NULL, &src));
     ASSERT_OK(dcx_dim_compute(src, NULL, &b));
     dcx_source_free(src);
-    long after = peak_mb();
+    long after = peak_rss_mb();
     print_message("2,000,000 x 256 float32 (2 GB): D_eff %.10g (shards %.10g); peak RSS %ld MB (%ld MB before)\n",
                   a->deff, b->deff, after, before);
     assert_int_equal(a->n, ROWS);

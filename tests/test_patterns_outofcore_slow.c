@@ -8,7 +8,6 @@
  * entropy and every unit's activity. Row i repeats pattern q(i) = hash(i)
  * mod 1,000; the values of "on" units vary from row to row (0.1 .. 0.85),
  * "off" units hold 0 or negative values. */
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -17,24 +16,9 @@ enum { ROWS = 4000000, COLS = 256, PROTOS = 1000 };
 
 static char dir[256];
 
-static long peak_mb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss / 1024; /* KiB on Linux */
-}
-
-static uint64_t mix(uint64_t k)
-{
-    uint64_t z = k + 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
 /* Bit j of pattern q: the first 10 units spell q (so the patterns are
  * distinct), the others are on with probability 1/4. */
-static int proto_bit(int q, int j) { return j < 10 ? (q >> j) & 1 : (mix((uint64_t)q * COLS + (uint64_t)j) & 3) == 0; }
+static int proto_bit(int q, int j) { return j < 10 ? (q >> j) & 1 : (mix64((uint64_t)q * COLS + (uint64_t)j) & 3) == 0; }
 
 static int cmp_desc(const void *a, const void *b)
 {
@@ -46,18 +30,7 @@ static int cmp_desc(const void *a, const void *b)
  * pattern in cnt (PROTOS). */
 static void write_npy(const char *path, int64_t *cnt)
 {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    char hdr[128];
-    int len = snprintf(hdr + 10, sizeof hdr - 10, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }",
-                       ROWS, COLS);
-    int total = (10 + len + 1 + 63) / 64 * 64;
-    memcpy(hdr, "\x93NUMPY\x01\x00", 8);
-    hdr[8] = (char)((total - 10) & 0xff);
-    hdr[9] = (char)((total - 10) >> 8);
-    memset(hdr + 10 + len, ' ', (size_t)(total - 10 - len - 1));
-    hdr[total - 1] = '\n';
-    assert_int_equal(fwrite(hdr, 1, (size_t)total, f), (size_t)total);
+    FILE *f = npy_f32_create(path, ROWS, COLS);
     unsigned char *bit = malloc((size_t)PROTOS * COLS);
     assert_non_null(bit);
     for (int q = 0; q < PROTOS; q++)
@@ -68,7 +41,7 @@ static void write_npy(const char *path, int64_t *cnt)
     for (int64_t r = 0; r < ROWS; r += B) {
         int64_t n = ROWS - r < B ? ROWS - r : B;
         for (int64_t i = 0; i < n; i++) {
-            uint64_t h = mix((uint64_t)(r + i) + 12345);
+            uint64_t h = mix64((uint64_t)(r + i) + 12345);
             int q = (int)(h % PROTOS);
             cnt[q]++;
             const unsigned char *b = bit + q * COLS;
@@ -95,7 +68,7 @@ static void test_patterns_4m_rows(void **state)
     int64_t *cnt = calloc(PROTOS, sizeof *cnt);
     assert_non_null(cnt);
     write_npy(path, cnt);
-    long before = peak_mb();
+    long before = peak_rss_mb();
     dcx_source *src = NULL;
     dcx_patterns_result *r = NULL;
     ASSERT_OK(dcx_source_open(path, NULL, &src));
@@ -103,7 +76,7 @@ static void test_patterns_4m_rows(void **state)
     dcx_patterns_params_default(&p);
     ASSERT_OK(dcx_patterns(src, &p, &r));
     dcx_source_free(src);
-    long after = peak_mb();
+    long after = peak_rss_mb();
     const long bits_mb = (long)((int64_t)ROWS * ((COLS + 63) / 64) * 8 / (1024 * 1024));
     print_message("4,000,000 x 256 float32 (4.1 GB), %lld distinct patterns: peak RSS %ld MB (%ld MB before); "
                   "the bit matrix alone would be %ld MB\n",

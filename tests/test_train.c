@@ -254,15 +254,22 @@ static int probe_step(void *ctx, dcx_trainer *t, const dcx_step_info *si)
     return 0;
 }
 
+/* A small synthetic run: gmm data 750 train / 150 test, batch 50 (15 steps
+ * an epoch), 2 epochs. */
+static void small_config(dcx_train_config *c, const char *arch)
+{
+    dcx_train_config_default(c);
+    strcpy(c->data, "gmm:classes=3,d=6,n=900");
+    strcpy(c->arch, arch);
+    c->epochs = 2;
+    c->batch = 50;
+}
+
 static void test_hook_keeps_trajectory(void **state)
 {
     (void)state;
     dcx_train_config c;
-    dcx_train_config_default(&c);
-    strcpy(c.data, "gmm:classes=3,d=6,n=900");
-    strcpy(c.arch, "mlp:16,8");
-    c.epochs = 2;
-    c.batch = 50;
+    small_config(&c, "mlp:16,8");
     c.seed = 5;
     float *params[2];
     int64_t np = 0;
@@ -316,15 +323,11 @@ static void ck_saved(void *ctx, const char *path, int64_t step)
     p->last_ckpt_step = step;
 }
 
-/* Train gmm 750/50 = 15 steps per epoch, 2 epochs, in run directory `dir`. */
+/* Train small_config("mlp:16") in run directory `dir`. */
 static dcx_status ck_run(const char *dir, int64_t steps, double minutes, ck_probe *p)
 {
     dcx_train_config c;
-    dcx_train_config_default(&c);
-    strcpy(c.data, "gmm:classes=3,d=6,n=900");
-    strcpy(c.arch, "mlp:16");
-    c.epochs = 2;
-    c.batch = 50;
+    small_config(&c, "mlp:16");
     c.checkpoint_steps = steps;
     c.checkpoint_minutes = minutes;
     dcx_dataset *d;
@@ -378,11 +381,7 @@ static void test_checkpoints_and_divergence(void **state)
     assert_string_equal(dcx_last_error(), want);
     assert_int_equal(p.last_ckpt_step, 2);
     dcx_train_config c;
-    dcx_train_config_default(&c);
-    strcpy(c.data, "gmm:classes=3,d=6,n=900");
-    strcpy(c.arch, "mlp:16");
-    c.epochs = 2;
-    c.batch = 50;
+    small_config(&c, "mlp:16");
     c.checkpoint_steps = 2;
     dcx_dataset *d;
     dcx_trainer *t;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ftw.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cmocka.h>
@@ -92,6 +93,40 @@ static inline const char *tmp_path(const char *name)
     k = (k + 1) % 8;
     snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
     return buf[k];
+}
+
+/* ---- Large generated inputs (the out-of-core tests) ---- */
+
+/* Peak resident memory of this process so far, MiB (ru_maxrss is KiB on Linux). */
+static inline long peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024;
+}
+
+/* splitmix64 of k: a reproducible hash, for data made row by row. */
+static inline uint64_t mix64(uint64_t k)
+{
+    uint64_t z = k + 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* mix64(k) as a uniform value in [-0.5, 0.5). */
+static inline double unif_hash(uint64_t k) { return (double)(mix64(k) >> 11) * 0x1.0p-53 - 0.5; }
+
+/* Create a float32 .npy of rows x cols and write its header; the caller
+ * writes the rows (e.g. in blocks) and closes the file. */
+static inline FILE *npy_f32_create(const char *path, int64_t rows, int64_t cols)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    char hdr[DCX_NPY_HEADER_MAX];
+    int total = dcx_npy_header(DCX_F32, rows, cols, hdr);
+    assert_int_equal(fwrite(hdr, 1, (size_t)total, f), (size_t)total);
+    return f;
 }
 
 #endif

@@ -106,6 +106,13 @@ dcx_status dcx_source_read_all(dcx_source *s, dcx_dtype dtype, dcx_matrix **out)
  * (temporary file + rename). */
 dcx_status dcx_write_npy(const char *path, const dcx_matrix *m);
 
+/* The .npy header (format 1.0, little-endian, C order) of a rows x cols
+ * float32 (DCX_F32) or float64 matrix, padded so that the data start at a
+ * multiple of 64 bytes: written into buf (DCX_NPY_HEADER_MAX bytes), its
+ * length returned. For writing a large file block by block. */
+#define DCX_NPY_HEADER_MAX 256
+int dcx_npy_header(dcx_dtype dtype, int64_t rows, int64_t cols, char *buf);
+
 #ifdef __cplusplus
 }
 #endif

@@ -113,6 +113,22 @@ static int host_little(void)
     return c == 1;
 }
 
+int dcx_npy_header(dcx_dtype dtype, int64_t rows, int64_t cols, char *buf)
+{
+    /* magic, v1.0, the dict padded with spaces so that the data start at a
+     * multiple of 64 bytes, ended by '\n' (numpy's own layout) */
+    int len = snprintf(buf + 10, DCX_NPY_HEADER_MAX - 10,
+                       "{'descr': '<%s', 'fortran_order': False, 'shape': (%lld, %lld), }",
+                       dtype == DCX_F32 ? "f4" : "f8", (long long)rows, (long long)cols);
+    int total = (10 + len + 1 + 63) / 64 * 64;
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (char)((total - 10) & 0xff);
+    buf[9] = (char)((total - 10) >> 8);
+    memset(buf + 10 + len, ' ', (size_t)(total - 10 - len - 1));
+    buf[total - 1] = '\n';
+    return total;
+}
+
 dcx_status dcx_write_npy(const char *path, const dcx_matrix *m)
 {
     dcx_status st = DCX_OK;
@@ -123,17 +139,8 @@ dcx_status dcx_write_npy(const char *path, const dcx_matrix *m)
         DCX_FAIL(DCX_ERR_ARG, "dcx_write_npy: invalid arguments");
     size_t es = dcx_dtype_size(m->dtype);
 
-    /* header: magic, v1.0, dict padded with spaces so that the data start at a
-     * multiple of 64 bytes, ended by '\n' (numpy's own layout) */
-    char hdr[256];
-    int len = snprintf(hdr + 10, sizeof hdr - 10, "{'descr': '<%s', 'fortran_order': False, 'shape': (%lld, %lld), }",
-                       m->dtype == DCX_F32 ? "f4" : "f8", (long long)m->rows, (long long)m->cols);
-    int total = (10 + len + 1 + 63) / 64 * 64;
-    memcpy(hdr, "\x93NUMPY\x01\x00", 8);
-    hdr[8] = (char)((total - 10) & 0xff);
-    hdr[9] = (char)((total - 10) >> 8);
-    memset(hdr + 10 + len, ' ', (size_t)(total - 10 - len - 1));
-    hdr[total - 1] = '\n';
+    char hdr[DCX_NPY_HEADER_MAX];
+    int total = dcx_npy_header(m->dtype, m->rows, m->cols, hdr);
 
     size_t plen = strlen(path);
     DCX_ALLOC(tmp, plen + 48);
