@@ -7,7 +7,6 @@
  * outputs) is a nonlinear function of the latent inputs. Known answers: the
  * PCA keeps r = 4 components (all of the variance), η(1) lies in (0, 1) and
  * η falls along the ladder. */
-#include <unistd.h>
 
 #include "testutil.h"
 
@@ -16,11 +15,7 @@ enum { ROWS = 500000, COLS = 512, LAT = 4 };
 static void test_complexity_1gb(void **state)
 {
     (void)state;
-    char dir[64], xp[128], yp[128];
-    snprintf(dir, sizeof dir, "/tmp/deepcx-test-cxooc-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(xp, sizeof xp, "%s/x.npy", dir);
-    snprintf(yp, sizeof yp, "%s/y.npy", dir);
+    const char *xp = tmp_path("x.npy"), *yp = tmp_path("y.npy");
     FILE *fx = npy_f32_create(xp, ROWS, COLS), *fy = npy_f32_create(yp, ROWS, 2);
     double mix[LAT][COLS];
     for (int l = 0; l < LAT; l++)
@@ -72,13 +67,10 @@ static void test_complexity_1gb(void **state)
     dcx_complexity_free(res);
     dcx_source_free(x);
     dcx_source_free(y);
-    unlink(xp);
-    unlink(yp);
-    rmdir(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_complexity_1gb)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir); /* removes the files */
 }

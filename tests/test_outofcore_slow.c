@@ -5,13 +5,10 @@
  * files gives the same D_eff. The data: a common factor plus independent
  * uniform noise of growing scale per column (a spread spectrum), each value
  * a function of its (row, column) so that the shards hold the same rows. */
-#include <unistd.h>
 
 #include "testutil.h"
 
 enum { ROWS = 2000000, COLS = 256 };
-
-static char dir[256];
 
 /* Write rows [r0, r1) of the matrix as a float32 .npy (v1 header). */
 static void write_npy(const char *path, int64_t r0, int64_t r1)
@@ -36,14 +33,12 @@ static void write_npy(const char *path, int64_t r0, int64_t r1)
 static void test_dim_2gb(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/deepcx-test-ooc-XXXXXX");
-    assert_non_null(mkdtemp(dir));
     char whole[300], s[3][300];
-    snprintf(whole, sizeof whole, "%s/whole.npy", dir);
+    snprintf(whole, sizeof whole, "%s", tmp_path("whole.npy"));
     write_npy(whole, 0, ROWS);
     const int64_t cut[4] = {0, 700000, 700001, ROWS};
     for (int k = 0; k < 3; k++) {
-        snprintf(s[k], sizeof s[k], "%s/s%d.npy", dir, k);
+        snprintf(s[k], sizeof s[k], "%s/s%d.npy", tmpdir, k);
         write_npy(s[k], cut[k], cut[k + 1]);
     }
     long before = peak_rss_mb();
@@ -65,13 +60,10 @@ static void test_dim_2gb(void **state)
     assert_true(after < 200);
     dcx_dim_result_free(a);
     dcx_dim_result_free(b);
-    unlink(whole);
-    for (int k = 0; k < 3; k++) unlink(s[k]);
-    rmdir(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_dim_2gb)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir); /* removes the files */
 }

@@ -8,13 +8,10 @@
  * entropy and every unit's activity. Row i repeats pattern q(i) = hash(i)
  * mod 1,000; the values of "on" units vary from row to row (0.1 .. 0.85),
  * "off" units hold 0 or negative values. */
-#include <unistd.h>
 
 #include "testutil.h"
 
 enum { ROWS = 4000000, COLS = 256, PROTOS = 1000 };
-
-static char dir[256];
 
 /* Bit j of pattern q: the first 10 units spell q (so the patterns are
  * distinct), the others are on with probability 1/4. */
@@ -61,10 +58,7 @@ static void write_npy(const char *path, int64_t *cnt)
 static void test_patterns_4m_rows(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/deepcx-test-pooc-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    char path[300];
-    snprintf(path, sizeof path, "%s/acts.npy", dir);
+    const char *path = tmp_path("acts.npy");
     int64_t *cnt = calloc(PROTOS, sizeof *cnt);
     assert_non_null(cnt);
     write_npy(path, cnt);
@@ -108,12 +102,10 @@ static void test_patterns_4m_rows(void **state)
     assert_true(after < bits_mb / 4);
     dcx_patterns_free(r);
     free(cnt);
-    unlink(path);
-    rmdir(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_patterns_4m_rows)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir); /* removes the files */
 }

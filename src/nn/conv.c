@@ -165,7 +165,6 @@ static void col2im(const geom *g, float *restrict cols, float *restrict dxp)
 
 /* One pass (forward or backward) of one layer over a batch, split in tasks. */
 typedef struct {
-    const dcx__op *o;
     geom g;
     const float *w;  /* weights in the layout of g (permuted when pixel-major) */
     const float *b;  /* bias */
@@ -312,7 +311,7 @@ dcx_status dcx__conv_forward(const dcx__op *o, const float *params, const float 
 {
     dcx_status st = DCX_OK;
     float *wp = NULL;
-    pass ps = {.o = o, .g = geom_of(o), .b = params + o->b_off, .x = x, .y = y, .work = work, .n = n,
+    pass ps = {.g = geom_of(o), .b = params + o->b_off, .x = x, .y = y, .work = work, .n = n,
                .scratch = dcx__conv_scratch(o)};
     if (tail) ps.tail = *tail;
     ps.w = params + o->w_off;
@@ -335,7 +334,7 @@ dcx_status dcx__conv_backward(const dcx__op *o, const float *params, float *grad
 {
     dcx_status st = DCX_OK;
     float *wp = NULL;
-    pass ps = {.o = o, .g = geom_of(o), .x = x, .dy = dy, .dx = dx, .work = work, .n = n,
+    pass ps = {.g = geom_of(o), .x = x, .dy = dy, .dx = dx, .work = work, .n = n,
                .scratch = dcx__conv_scratch(o)};
     const geom *g = &ps.g;
     int64_t wsz = g->OC * g->KKC;

@@ -321,6 +321,18 @@ fail:
     return st;
 }
 
+/* Run a pass. A conv net parallelises over samples itself (slots > 1):
+ * BLAS stays single-threaded for the whole pass (its idle threads would
+ * otherwise spin against the workers). */
+static dcx_status run_pass(dcx_net *net, dcx_status (*pass)(dcx_net *, int), int slots)
+{
+    if (slots <= 1) return pass(net, slots);
+    int old = dcx__blas_set_threads_raw(1);
+    dcx_status st = pass(net, slots);
+    dcx__blas_set_threads_raw(old);
+    return st;
+}
+
 dcx_status dcx_net_forward(dcx_net *net, const float *x, int64_t n)
 {
     dcx_status st = DCX_OK;
@@ -331,16 +343,7 @@ dcx_status dcx_net_forward(dcx_net *net, const float *x, int64_t n)
     net->input = x;
     net->n = n;
     net->have_dlogits = 0;
-    if (slots > 1) {
-        /* a conv net parallelises over samples itself: BLAS stays
-         * single-threaded for the whole pass (its idle threads would
-         * otherwise spin against the workers) */
-        int old = dcx__blas_set_threads_raw(1);
-        st = forward_ops(net, slots);
-        dcx__blas_set_threads_raw(old);
-    } else {
-        st = forward_ops(net, slots);
-    }
+    st = run_pass(net, forward_ops, slots);
 fail:
     return st;
 }
@@ -407,13 +410,7 @@ dcx_status dcx_net_backward(dcx_net *net)
     if (!net->have_dlogits) return dcx_set_error(DCX_ERR_ARG, "backward pass: call dcx_net_loss first");
     int slots;
     DCX_TRY(reserve_work(net, &slots));
-    if (slots > 1) {
-        int old = dcx__blas_set_threads_raw(1); /* as in dcx_net_forward */
-        st = backward_ops(net, slots);
-        dcx__blas_set_threads_raw(old);
-    } else {
-        st = backward_ops(net, slots);
-    }
+    st = run_pass(net, backward_ops, slots);
 fail:
     return st;
 }

@@ -122,8 +122,7 @@ typedef struct cx_job {
     const unsigned char *folds; /* (n) this rank's rows' folds */
     int nl;                   /* ladder rungs, K = 2^j */
     dcx__km_run *runs;        /* (nl, restarts); rung 0 (K = 1) unused */
-    const int64_t **cells;    /* (nl) winning labels per rung */
-    const int64_t *zeros;     /* (n) the one cell of K = 1 */
+    const int64_t **cells;    /* (nl) winning labels per rung; rung 0: all zeros, the one cell of K = 1 */
     double *sse;              /* (nl, ng) */
     /* progress, reported from the calling thread */
     int64_t ntasks, done_before;
@@ -410,8 +409,7 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
          LOCAL_ALLOC(zeros, nloc) && LOCAL_ALLOC(sse, (int64_t)nl * ng) && LOCAL_ALLOC(yzero, dy);
     DCX_TRY(dcx_dist_agree(p->dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory")));
     dcx__row_norms(z, nloc, r, zsq);
-    cx_job jb = {p, &rows, r, z, zsq, ya, dy, goff, ng, yzero, folds + rows.row0, nl, runs, cells, zeros, sse,
-                 0, 0, 0};
+    cx_job jb = {p, &rows, r, z, zsq, ya, dy, goff, ng, yzero, folds + rows.row0, nl, runs, cells, sse, 0, 0, 0};
     jb.ntasks = (int64_t)(nl - 1) * R + nl;
     int threads = rows.size > 1 ? 1 : dcx_get_threads();
     if (p->progress) p->progress(p->progress_ctx, "complexity ladder", 0, nl);
