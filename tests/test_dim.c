@@ -138,17 +138,74 @@ static void test_cov_blocks(void **state)
         for (int64_t i = 0; i < n; i++) mu += *at(x, i, j);
         ASSERT_NEAR(*at(mean, 0, j), mu / (double)n, 1e-15 * 1e6 * (j + 1));
     }
+    /* the blocks go to two streams (d² <= 2^21): the same additions in the
+     * same order whatever the thread count, so bit-identical results */
+    int saved = dcx_get_threads();
+    for (int t = 1; t <= 3; t++) {
+        dcx_source *s = NULL;
+        dcx_matrix *ct = NULL;
+        dcx_set_threads(t);
+        ASSERT_OK(dcx_source_from_matrix(x, "mem", &s));
+        ASSERT_OK(dcx_covariance(s, 7, NULL, NULL, &ct, NULL, NULL));
+        assert_memory_equal(ct->data, c[1]->data, (size_t)(d * d) * sizeof(double));
+        dcx_matrix_free(ct);
+        dcx_source_free(s);
+    }
     for (int b = 0; b < 3; b++) dcx_matrix_free(c[b]);
     dcx_matrix_free(mean);
-    /* an error in a block read by the prefetch thread reaches the caller */
-    *at(x, 50, 3) = NAN;
-    dcx_source *s = NULL;
-    dcx_matrix *bad = NULL;
-    ASSERT_OK(dcx_source_from_matrix(x, "late-nan", &s));
-    assert_int_equal(dcx_covariance(s, 7, NULL, NULL, &bad, NULL, NULL), DCX_ERR_NUMERIC);
-    assert_null(bad);
-    assert_string_equal(dcx_last_error(), "late-nan: NaN value at row 50, column 3");
-    dcx_source_free(s);
+    /* an error in a block read by either stream (or by the prefetch thread
+     * of the one-stream path) reaches the caller, with one or more threads */
+    const int64_t bad_rows[2] = {50, 60}; /* blocks 7 and 8 of 7 rows: streams 1 and 0 */
+    for (int t = 1; t <= 2; t++)
+        for (int k = 0; k < 2; k++) {
+            dcx_matrix *y = mat64(n, d);
+            memcpy(y->data, x->data, (size_t)(n * d) * sizeof(double));
+            *at(y, bad_rows[k], 3) = NAN;
+            dcx_source *s = NULL;
+            dcx_matrix *bad = NULL;
+            char want[64];
+            dcx_set_threads(t);
+            ASSERT_OK(dcx_source_from_matrix(y, "late-nan", &s));
+            assert_int_equal(dcx_covariance(s, 7, NULL, NULL, &bad, NULL, NULL), DCX_ERR_NUMERIC);
+            assert_null(bad);
+            snprintf(want, sizeof want, "late-nan: NaN value at row %lld, column 3", (long long)bad_rows[k]);
+            assert_string_equal(dcx_last_error(), want);
+            dcx_source_free(s);
+            dcx_matrix_free(y);
+        }
+    dcx_set_threads(saved);
+    free(ref);
+    dcx_matrix_free(x);
+}
+
+/* More columns than the two-stream path takes (d² > 2^21): one S, blocks
+ * read ahead by a helper thread while threaded BLAS multiplies. */
+static void test_cov_one_stream(void **state)
+{
+    (void)state;
+    dcx_rng r;
+    dcx_rng_seed(&r, 12);
+    int64_t n = 23, d = 1449;
+    dcx_matrix *x = mat64(n, d);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++) *at(x, i, j) = 3.0 + (j % 5) + dcx_rng_normal(&r);
+    double *ref = calloc((size_t)(d * d), sizeof *ref);
+    naive_cov(x, ref);
+    int64_t blocks[2] = {5, n};
+    dcx_matrix *c[2] = {0};
+    for (int b = 0; b < 2; b++) {
+        dcx_source *s = NULL;
+        int64_t got;
+        ASSERT_OK(dcx_source_from_matrix(x, "mem", &s));
+        ASSERT_OK(dcx_covariance(s, blocks[b], NULL, NULL, &c[b], NULL, &got));
+        assert_int_equal(got, n);
+        dcx_source_free(s);
+    }
+    double scale = 0;
+    for (int64_t i = 0; i < d * d; i++) scale = fmax(scale, fabs(ref[i]));
+    assert_rel_close("cov block 5 vs all rows", c[0]->data, c[1]->data, (size_t)(d * d), 1e-12, scale);
+    assert_rel_close("cov vs two-pass reference", c[1]->data, ref, (size_t)(d * d), 1e-12, scale);
+    for (int b = 0; b < 2; b++) dcx_matrix_free(c[b]);
     free(ref);
     dcx_matrix_free(x);
 }
@@ -665,7 +722,8 @@ static void test_layouts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cov_blocks),        cmocka_unit_test(test_isotropic_subspace),
+        cmocka_unit_test(test_cov_blocks),
+        cmocka_unit_test(test_cov_one_stream),        cmocka_unit_test(test_isotropic_subspace),
         cmocka_unit_test(test_power_law_spectrum), cmocka_unit_test(test_exact_split_counts),
         cmocka_unit_test(test_gram_equals_cov),   cmocka_unit_test(test_scale_invariance),
         cmocka_unit_test(test_errors),            cmocka_unit_test(test_local_circle),
