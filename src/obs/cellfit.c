@@ -85,7 +85,7 @@ static void gather_centred(const double *a, int64_t cols, const int64_t *idx, in
 
 dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, const double *y, int64_t dy,
                              const int64_t *goff, int ng, const int64_t *cell, int64_t k, const unsigned char *fold,
-                             const double *ybar_global, double *sse)
+                             const double *ybar_global, int scratch, double *sse)
 {
     dcx_status st = DCX_OK;
     const dcx_dist *dist = rows->dist;
@@ -99,7 +99,8 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
     int64_t cb = MOM_BUDGET / (2 * (mrow + srow));
     if (cb < 1) cb = 1;
     if (cb > k) cb = k;
-    int ok = LOCAL_ALLOC(off, parts + 1) && LOCAL_ALLOC(fill, parts) && LOCAL_ALLOC(idx, n) &&
+    int ok = dcx__big_calloc(&idx, n, sizeof *idx, scratch) == DCX_OK && LOCAL_ALLOC(off, parts + 1) &&
+             LOCAL_ALLOC(fill, parts) &&
              LOCAL_ALLOC(cnt, parts) && LOCAL_ALLOC(xc, CHUNK * r) && LOCAL_ALLOC(yc, CHUNK * dy) &&
              LOCAL_ALLOC(pr, CHUNK * dy) && LOCAL_ALLOC(mean, 2 * cb * mrow) && LOCAL_ALLOC(mom, 2 * cb * srow) &&
              LOCAL_ALLOC(mode, 2 * cb);
@@ -200,7 +201,7 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
 fail:
     free(off);
     free(fill);
-    free(idx);
+    dcx__big_free(idx);
     free(cnt);
     free(xc);
     free(yc);

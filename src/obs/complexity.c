@@ -12,6 +12,7 @@
  * the processes of a distributed run (dcx_dist), and one process is the
  * case P = 1 of the same code; the folds hash (seed, row index). */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "obs_internal.h"
@@ -121,7 +122,10 @@ typedef struct cx_job {
     const double *yzero;      /* (dy) zeros: the global mean of a centred Y */
     const unsigned char *folds; /* (n) this rank's rows' folds */
     int nl;                   /* ladder rungs, K = 2^j */
-    dcx__km_run *runs;        /* (nl, restarts); rung 0 (K = 1) unused */
+    dcx__km_run *runs;        /* (nl) the best restart so far of each rung; rung 0 (K = 1) unused */
+    int *bestq;               /* (nl) its restart index, -1 before the first */
+    pthread_mutex_t *mu;      /* guards runs and bestq */
+    int scratch;              /* per-sample k-means state in the scratch file */
     const int64_t **cells;    /* (nl) winning labels per rung; rung 0: all zeros, the one cell of K = 1 */
     double *sse;              /* (nl, ng) */
     /* progress, reported from the calling thread */
@@ -139,8 +143,25 @@ static dcx_status kmeans_task(void *ctx, int64_t t)
     dcx_rng sr;
     dcx_rng_seed_stream(&sr, jb->p->seed, 1000 + (uint64_t)j);
     uint64_t seed = dcx_rng_u64(&sr);
-    return dcx__kmeans_restart(jb->z, jb->zsq, jb->rows, jb->r, (int64_t)1 << j, jb->p->max_iter, seed, q, NULL,
-                               NULL, &jb->runs[(int64_t)j * R + q]);
+    dcx__km_run run;
+    dcx_status st = dcx__kmeans_restart(jb->z, jb->zsq, jb->rows, jb->r, (int64_t)1 << j, jb->p->max_iter, seed, q,
+                                        jb->scratch, NULL, NULL, &run);
+    if (st != DCX_OK) return st;
+    /* Keep the best restart of the rung so far and free the other at once,
+     * so that at most one set of labels per rung (plus the running tasks')
+     * is alive. The lowest (inertia, restart index) wins whatever the order
+     * in which the restarts finish: lowest inertia, ties to the lower index. */
+    pthread_mutex_lock(jb->mu);
+    dcx__km_run *best = &jb->runs[j];
+    if (jb->bestq[j] < 0 || run.inertia < best->inertia || (run.inertia == best->inertia && q < jb->bestq[j])) {
+        dcx__km_run old = *best;
+        *best = run;
+        jb->bestq[j] = q;
+        run = old;
+    }
+    pthread_mutex_unlock(jb->mu);
+    dcx__km_run_free(&run);
+    return DCX_OK;
 }
 
 /* Phase B: the cell fits of one rung, for every output group at once. */
@@ -149,7 +170,7 @@ static dcx_status fit_task(void *ctx, int64_t t)
     cx_job *jb = ctx;
     int j = jb->nl - 1 - (int)t;
     return dcx__cell_fit_sse(jb->z, jb->rows, jb->r, jb->y, jb->dy, jb->goff, jb->ng, jb->cells[j], (int64_t)1 << j,
-                             jb->folds, jb->yzero, jb->sse + (int64_t)j * jb->ng);
+                             jb->folds, jb->yzero, jb->scratch, jb->sse + (int64_t)j * jb->ng);
 }
 
 /* Progress: rung j is reported once a fraction j/nl of all tasks is done. */
@@ -235,6 +256,7 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     dcx_status st = DCX_OK;
     double *ya = NULL, *z = NULL, *zsq = NULL, *yzero = NULL, *sst = NULL, *sse = NULL;
     int64_t *goff = NULL, *zeros = NULL, *icount = NULL;
+    int *bestq = NULL;
     double *mean = NULL, *first = NULL, *blk = NULL;
     int *group = NULL;
     unsigned char *folds = NULL;
@@ -282,11 +304,16 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     int64_t bs = ((int64_t)1 << 20) / cmax;
     if (bs < 1) bs = 1;
     if (bs > nloc) bs = nloc > 0 ? nloc : 1;
-    /* the centred Y and (later) the reduced X of this rank's rows go to a
-     * scratch file beyond the memory budget */
+    /* everything kept per sample goes to a scratch file beyond the memory
+     * budget: the centred Y, (later) the reduced X, their norms, and the
+     * k-means state (labels and two bounds per running restart, the
+     * winning labels of every rung) */
     const int64_t rcap = p->rmax < dx ? p->rmax : dx;
     const double budget = p->scratch_mb == 0 ? 4096.0 : p->scratch_mb < 0 ? -1.0 : (double)p->scratch_mb;
-    const int scratch = (double)nloc * (double)(dyall + rcap) * 8.0 > budget * 1048576.0;
+    int nl_cap = 1;
+    for (int64_t k = 2; k <= p->kmax; k *= 2) nl_cap++;
+    const double per_sample = 8.0 * (double)(dyall + rcap + 2 + nl_cap) + 24.0 * dcx_get_threads();
+    const int scratch = (double)nloc * per_sample > budget * 1048576.0;
     int ok = LOCAL_ALLOC(goff, ny + 1) && LOCAL_ALLOC(group, ny) && LOCAL_ALLOC(sst, ny) &&
              LOCAL_ALLOC(mean, dyall) && LOCAL_ALLOC(first, dyall) && LOCAL_ALLOC(blk, bs * cmax);
     st = ok ? dcx__big_calloc(&ya, cnt, sizeof *ya, scratch)
@@ -405,26 +432,22 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
      * rung, each phase on the task pool (results independent of threads;
      * distributed, the tasks are collective and run one after the other) */
     const int R = p->restarts;
-    ok = LOCAL_ALLOC(zsq, nloc) && LOCAL_ALLOC(runs, (int64_t)nl * R) && LOCAL_ALLOC(cells, nl) &&
-         LOCAL_ALLOC(zeros, nloc) && LOCAL_ALLOC(sse, (int64_t)nl * ng) && LOCAL_ALLOC(yzero, dy);
+    dcx_status big = dcx__big_calloc(&zsq, nloc, sizeof *zsq, scratch);
+    if (big == DCX_OK) big = dcx__big_calloc(&zeros, nloc, sizeof *zeros, scratch);
+    ok = big == DCX_OK && LOCAL_ALLOC(runs, nl) && LOCAL_ALLOC(bestq, nl) && LOCAL_ALLOC(cells, nl) &&
+         LOCAL_ALLOC(sse, (int64_t)nl * ng) && LOCAL_ALLOC(yzero, dy);
     DCX_TRY(dcx_dist_agree(p->dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory")));
     dcx__row_norms(z, nloc, r, zsq);
-    cx_job jb = {p, &rows, r, z, zsq, ya, dy, goff, ng, yzero, folds + rows.row0, nl, runs, cells, sse, 0, 0, 0};
+    for (int j = 0; j < nl; j++) bestq[j] = -1;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    cx_job jb = {p,  &rows, r,     z,   zsq,     ya,    dy,  goff, ng, yzero, folds + rows.row0,
+                 nl, runs,  bestq, &mu, scratch, cells, sse, 0,    0,  0};
     jb.ntasks = (int64_t)(nl - 1) * R + nl;
     int threads = rows.size > 1 ? 1 : dcx_get_threads();
     if (p->progress) p->progress(p->progress_ctx, "complexity ladder", 0, nl);
     DCX_TRY(dcx__parallel_tasks((int64_t)(nl - 1) * R, threads, kmeans_task, &jb, tick, &jb));
     cells[0] = zeros;
-    for (int j = 1; j < nl; j++) {
-        int best = 0; /* lowest inertia; ties: the lower restart index */
-        for (int q = 1; q < R; q++)
-            if (runs[(int64_t)j * R + q].inertia < runs[(int64_t)j * R + best].inertia) best = q;
-        for (int q = 0; q < R; q++)
-            if (q != best) dcx__km_run_free(&runs[(int64_t)j * R + q]);
-        runs[(int64_t)j * R] = runs[(int64_t)j * R + best]; /* the winner moves to slot 0 */
-        if (best != 0) memset(&runs[(int64_t)j * R + best], 0, sizeof runs[0]);
-        cells[j] = runs[(int64_t)j * R].labels;
-    }
+    for (int j = 1; j < nl; j++) cells[j] = runs[j].labels;
     jb.done_before = (int64_t)(nl - 1) * R;
     DCX_TRY(dcx__parallel_tasks(nl, threads, fit_task, &jb, tick, &jb));
     jb.done_before = jb.ntasks;
@@ -456,7 +479,7 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
                 g->entropy = 0;
                 g->min_cell = n;
             } else {
-                const dcx__km_run *w = &runs[(int64_t)j * R];
+                const dcx__km_run *w = &runs[j];
                 g->inertia = w->inertia;
                 g->entropy = dcx__entropy_counts(w->sizes, g->k, n);
                 g->min_cell = n;
@@ -475,17 +498,18 @@ fail:
         for (int i = 0; i < ny; i++) dcx_complexity_free(res[i]);
     free(res);
     if (runs)
-        for (int64_t t = 0; t < (int64_t)nl * p->restarts; t++) dcx__km_run_free(&runs[t]);
+        for (int j = 0; j < nl; j++) dcx__km_run_free(&runs[j]);
     free(runs);
+    free(bestq);
     free(cells);
     dcx__big_free(ya);
     dcx__big_free(z);
-    free(zsq);
+    dcx__big_free(zsq);
     free(yzero);
     free(sst);
     free(sse);
     free(goff);
-    free(zeros);
+    dcx__big_free(zeros);
     free(icount);
     free(mean);
     free(first);

@@ -463,15 +463,18 @@ static int draw_d2(const km_ws *ws, const double *closest, const double *tot, do
 }
 
 /* Greedy k-means++: first centre uniform; each next one the best (lowest
- * potential) of `trials` candidates drawn with probability ∝ D². The
- * candidates' squared distances to this rank's points are kept (cdist
- * (n, trials)), so that the winner's column updates D² without another
- * pass. Distributed: the draws come from the same stream on every rank;
+ * potential) of `trials` candidates drawn with probability ∝ D². A first
+ * pass sums each candidate's potential; a second pass computes the same
+ * distances again (the same kernel call on the same points and centres,
+ * hence the same values) and takes the winner's column into D². Keeping
+ * the candidates' distances instead would cost n × trials doubles (up to
+ * 56 bytes per sample) for a pass that is ~5 % of the k-means time.
+ * Distributed: the draws come from the same stream on every rank;
  * the rank holding a drawn row sends it (one sum of the candidate rows);
  * the potentials of the candidates are summed per rank (tp, P x trials), so
  * that every rank also knows each rank's part of the new potential. */
-static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *closest, double *cand,
-                                double *cdist, double *tp, double *tot)
+static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *closest, double *cand, double *tp,
+                                double *tot)
 {
     dcx_status st = DCX_OK;
     const dcx__rows *rw = ws->rows;
@@ -519,10 +522,8 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
             ws->dotsn(xp, xs, ws->ct, ws->csq, d, ws->kq, ws->buf);
             for (int64_t s = 0; s < np; s++) {
                 const double *row = ws->buf + s * ws->kq, ci = closest[i + s];
-                double *cd = cdist + (i + s) * trials;
                 for (int64_t t = 0; t < trials; t++) {
                     double v = row[t];
-                    cd[t] = v;
                     mine[t] += v < ci ? v : ci;
                 }
             }
@@ -537,9 +538,20 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
         for (int64_t t = 1; t < trials; t++)
             if (tpot[t] < tpot[bt]) bt = t;
         memcpy(c + q * d, cand + bt * d, (size_t)d * sizeof *c);
-        for (int64_t i = 0; i < n; i++) {
-            double v = cdist[i * trials + bt];
-            if (v < closest[i]) closest[i] = v;
+        for (int64_t i = 0; i < n; i += NPT) { /* the first pass's call again: the winner's column */
+            const double *xp[NPT];
+            double xs[NPT];
+            const int64_t np = n - i < NPT ? n - i : NPT;
+            for (int64_t s = 0; s < NPT; s++) {
+                const int64_t pi = s < np ? i + s : i;
+                xp[s] = ws->x + pi * d;
+                xs[s] = ws->xsq[pi];
+            }
+            ws->dotsn(xp, xs, ws->ct, ws->csq, d, ws->kq, ws->buf);
+            for (int64_t s = 0; s < np; s++) {
+                const double v = ws->buf[s * ws->kq + bt];
+                if (v < closest[i + s]) closest[i + s] = v;
+            }
         }
         /* the new potential: each rank's part was summed above, in the
          * order in which closest is summed */
@@ -553,7 +565,8 @@ fail:
 void dcx__km_run_free(dcx__km_run *run)
 {
     if (!run) return;
-    free(run->labels);
+    if (run->labels_big) dcx__big_free(run->labels);
+    else free(run->labels);
     free(run->centres);
     free(run->sizes);
     memset(run, 0, sizeof *run);
@@ -565,14 +578,18 @@ void dcx__row_norms(const double *x, int64_t n, int64_t d, double *out) { row_no
  * collective (dcx_dist_agree), so an allocation failure stops all. */
 #define LOCAL_ALLOC(ptr, count) (((ptr) = dcx__calloc((size_t)(count), sizeof *(ptr))) != NULL)
 
+/* The open points of Hamerly's filter are collected and assigned in blocks
+ * of this many, so that the index list does not grow with n. */
+#define FILTER_BLOCK 4096
+
 dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__rows *rows, int64_t d, int64_t k,
-                               int max_iter, uint64_t seed, int restart, dcx_kmeans_trace_fn trace, void *trace_ctx,
-                               dcx__km_run *run)
+                               int max_iter, uint64_t seed, int restart, int scratch, dcx_kmeans_trace_fn trace,
+                               void *trace_ctx, dcx__km_run *run)
 {
     dcx_status st = DCX_OK;
     km_ws ws = {0};
     int64_t *lab = NULL, *sz = NULL, *szl = NULL, *isc = NULL;
-    double *cen = NULL, *far = NULL, *cand = NULL, *cdist = NULL, *tp = NULL, *tot = NULL;
+    double *cen = NULL, *cand = NULL, *tp = NULL, *tot = NULL;
     double *u = NULL, *l = NULL, *sums = NULL, *gsum = NULL, *half = NULL, *move = NULL;
     int64_t *fail_idx = NULL;
     memset(run, 0, sizeof *run);
@@ -593,19 +610,23 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
     ws.ct = aligned_alloc(32, (size_t)(d * kp) * sizeof *ws.ct);
     ws.csq = aligned_alloc(32, (size_t)kp * sizeof *ws.csq);
     ws.buf = aligned_alloc(32, (size_t)(NPT * kp) * sizeof *ws.buf);
-    int ok = ws.ct && ws.csq && ws.buf && LOCAL_ALLOC(lab, n) &&
-             LOCAL_ALLOC(sz, k) && LOCAL_ALLOC(szl, k) && LOCAL_ALLOC(cen, k * d) && LOCAL_ALLOC(far, n) &&
-             LOCAL_ALLOC(cand, trials * d) && LOCAL_ALLOC(cdist, n * trials) &&
-             LOCAL_ALLOC(tp, (int64_t)P * trials) && LOCAL_ALLOC(tot, P) && LOCAL_ALLOC(isc, P) &&
-             LOCAL_ALLOC(u, n) && LOCAL_ALLOC(l, n) && LOCAL_ALLOC(sums, k * d) && LOCAL_ALLOC(gsum, k * d + k + 1) &&
-             LOCAL_ALLOC(half, k) && LOCAL_ALLOC(move, k) && LOCAL_ALLOC(fail_idx, n);
+    /* per point: the label and Hamerly's two bounds, 24 bytes (in the
+     * scratch file when the caller's data are); u also serves as D² while
+     * seeding and as the distances to the own centres when an empty
+     * cluster is repaired, both before the bounds are (re)set */
+    dcx_status big = dcx__big_calloc(&lab, n, sizeof *lab, scratch);
+    if (big == DCX_OK) big = dcx__big_calloc(&u, n, sizeof *u, scratch);
+    if (big == DCX_OK) big = dcx__big_calloc(&l, n, sizeof *l, scratch);
+    int ok = big == DCX_OK && ws.ct && ws.csq && ws.buf && LOCAL_ALLOC(sz, k) && LOCAL_ALLOC(szl, k) &&
+             LOCAL_ALLOC(cen, k * d) && LOCAL_ALLOC(cand, trials * d) && LOCAL_ALLOC(tp, (int64_t)P * trials) &&
+             LOCAL_ALLOC(tot, P) && LOCAL_ALLOC(isc, P) && LOCAL_ALLOC(sums, k * d) &&
+             LOCAL_ALLOC(gsum, k * d + k + 1) && LOCAL_ALLOC(half, k) && LOCAL_ALLOC(move, k) &&
+             LOCAL_ALLOC(fail_idx, n < FILTER_BLOCK ? n : FILTER_BLOCK);
     DCX_TRY(dcx_dist_agree(dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "k-means: out of memory")));
     const int q = restart;
     dcx_rng rng;
     dcx_rng_seed_stream(&rng, seed, (uint64_t)q);
-    DCX_TRY(seed_plusplus(&ws, &rng, cen, far, cand, cdist, tp, tot));
-    free(cdist);
-    cdist = NULL;
+    DCX_TRY(seed_plusplus(&ws, &rng, cen, u, cand, tp, tot));
     for (int64_t i = 0; i < n; i++) lab[i] = -1;
     int it, conv = 0, tighten = 1;
     for (it = 0; it < max_iter; it++) {
@@ -630,27 +651,32 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
              * least a quarter of the candidates (retried every 8th
              * iteration). Either way the assignments are Lloyd's. */
             int do_tight = tighten || it % 8 == 0;
-            int64_t nf = 0, n1 = 0, rescued = 0;
-            for (int64_t i = 0; i < n; i++) { /* the candidates, without branches */
-                const double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
-                fail_idx[n1] = i;
-                n1 += !(u[i] <= m);
-            }
-            if (do_tight) {
-                for (int64_t t = 0; t < n1; t++) {
-                    const int64_t i = fail_idx[t];
+            int64_t open = 0, rescued = 0;
+            for (int64_t b0 = 0; b0 < n; b0 += FILTER_BLOCK) {
+                const int64_t b1 = n - b0 < FILTER_BLOCK ? n : b0 + FILTER_BLOCK;
+                int64_t nf = 0, n1 = 0;
+                for (int64_t i = b0; i < b1; i++) { /* the candidates, without branches */
                     const double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
-                    u[i] = sqrt(dist2(x + i * d, cen + lab[i] * d, d));
-                    fail_idx[nf] = i;
-                    nf += !(u[i] <= m);
+                    fail_idx[n1] = i;
+                    n1 += !(u[i] <= m);
                 }
-                rescued = n1 - nf;
-            } else {
-                nf = n1;
+                if (do_tight) {
+                    for (int64_t t = 0; t < n1; t++) {
+                        const int64_t i = fail_idx[t];
+                        const double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
+                        u[i] = sqrt(dist2(x + i * d, cen + lab[i] * d, d));
+                        fail_idx[nf] = i;
+                        nf += !(u[i] <= m);
+                    }
+                    rescued += n1 - nf;
+                } else {
+                    nf = n1;
+                }
+                open += n1;
+                /* the kernel reads the points in place: no gathering */
+                assign_points(&ws, fail_idx, nf, lab, u, l, sums, szl, &changed);
             }
-            if (do_tight) tighten = 4 * rescued >= n1;
-            /* the kernel reads the points in place: no gathering */
-            assign_points(&ws, fail_idx, nf, lab, u, l, sums, szl, &changed);
+            if (do_tight) tighten = 4 * rescued >= open;
         }
         if (trace) {
             double jt;
@@ -673,7 +699,7 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
         int empty = 0;
         for (int64_t a = 0; a < k; a++) empty |= sz[a] == 0;
         if (empty) {
-            DCX_TRY(update_centres(&ws, lab, cen, sz, far, tot, isc));
+            DCX_TRY(update_centres(&ws, lab, cen, sz, u, tot, isc));
             memset(sums, 0, (size_t)(k * d) * sizeof *sums);
             memset(szl, 0, (size_t)k * sizeof *szl);
             for (int64_t i = 0; i < n; i++) {
@@ -710,11 +736,12 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
         }
     }
     /* final centres: exact means of the final labels (no running-sum drift) */
-    DCX_TRY(update_centres(&ws, lab, cen, sz, far, tot, isc));
+    DCX_TRY(update_centres(&ws, lab, cen, sz, u, tot, isc));
     double j;
     DCX_TRY(inertia_of(&ws, lab, cen, &j));
     if (!isfinite(j)) DCX_FAIL(DCX_ERR_NUMERIC, "k-means: non-finite inertia (overflow in the data?)");
     run->labels = lab;
+    run->labels_big = 1;
     run->centres = cen;
     run->sizes = sz;
     lab = NULL;
@@ -727,18 +754,16 @@ fail:
     free(ws.csq);
     free(ws.ct);
     free(ws.buf);
-    free(lab);
+    dcx__big_free(lab);
     free(sz);
     free(szl);
     free(isc);
     free(cen);
-    free(far);
     free(cand);
-    free(cdist);
     free(tp);
     free(tot);
-    free(u);
-    free(l);
+    dcx__big_free(u);
+    dcx__big_free(l);
     free(sums);
     free(gsum);
     free(half);
@@ -758,7 +783,7 @@ typedef struct km_job {
 static dcx_status km_task(void *ctx, int64_t t)
 {
     km_job *jb = ctx;
-    return dcx__kmeans_restart(jb->x, jb->xsq, jb->rows, jb->d, jb->p->k, jb->p->max_iter, jb->p->seed, (int)t,
+    return dcx__kmeans_restart(jb->x, jb->xsq, jb->rows, jb->d, jb->p->k, jb->p->max_iter, jb->p->seed, (int)t, 0,
                                NULL, NULL, &jb->runs[t]);
 }
 
@@ -784,7 +809,7 @@ dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmea
     row_norms(x, n, d, xsq);
     if (p->trace) { /* the trace is called from the calling thread, in order */
         for (int q = 0; q < p->restarts; q++)
-            DCX_TRY(dcx__kmeans_restart(x, xsq, &rows, d, k, p->max_iter, p->seed, q, p->trace, p->trace_ctx,
+            DCX_TRY(dcx__kmeans_restart(x, xsq, &rows, d, k, p->max_iter, p->seed, q, 0, p->trace, p->trace_ctx,
                                         &runs[q]));
     } else {
         km_job jb = {x, xsq, &rows, n, d, p, runs};
@@ -797,10 +822,10 @@ dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmea
     res->n = n;
     res->d = d;
     res->k = k;
-    res->labels = runs[best].labels;
+    DCX_ALLOC(res->labels, n); /* the run's labels are a dcx__big_calloc buffer */
+    memcpy(res->labels, runs[best].labels, (size_t)n * sizeof *res->labels);
     res->centres = runs[best].centres;
     res->sizes = runs[best].sizes;
-    runs[best].labels = NULL;
     runs[best].centres = NULL;
     runs[best].sizes = NULL;
     res->inertia = runs[best].inertia;

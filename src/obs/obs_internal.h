@@ -37,17 +37,20 @@ dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmea
  * may run in any thread (one process; distributed, one restart at a time).
  * On success the run owns labels (n, this rank's rows), centres (k, d) and
  * sizes (k, over all rows); free with dcx__km_run_free (also harmless on a
- * zeroed run). trace may be NULL. */
+ * zeroed run). trace may be NULL. The per-point state (labels and two
+ * bounds, 24 bytes) is allocated with dcx__big_calloc(…, scratch): in a
+ * scratch file when scratch is set; everything else is O(k·d). */
 typedef struct dcx__km_run {
-    int64_t *labels;
+    int64_t *labels; /* a dcx__big_calloc buffer when labels_big */
+    int labels_big;
     double *centres;
     int64_t *sizes;
     double inertia;
     int iterations, converged;
 } dcx__km_run;
 dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__rows *rows, int64_t d, int64_t k,
-                               int max_iter, uint64_t seed, int restart, dcx_kmeans_trace_fn trace, void *trace_ctx,
-                               dcx__km_run *run);
+                               int max_iter, uint64_t seed, int restart, int scratch, dcx_kmeans_trace_fn trace,
+                               void *trace_ctx, dcx__km_run *run);
 void dcx__km_run_free(dcx__km_run *run);
 void dcx__row_norms(const double *x, int64_t n, int64_t d, double *out);
 
@@ -90,10 +93,11 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
  * over all rows. The columns of y form ng groups [goff[g], goff[g+1])
  * (several outputs sharing one input: the X side of every fit is done
  * once); sse[g] = Σ_i Σ_{j in g} (y_ij − ŷ_ij)², each summed in the same
- * order as if its group were alone. */
+ * order as if its group were alone. The per-sample sort index (n) is
+ * allocated with dcx__big_calloc(…, scratch). */
 dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, const double *y, int64_t dy,
                              const int64_t *goff, int ng, const int64_t *cell, int64_t k, const unsigned char *fold,
-                             const double *ybar_global, double *sse);
+                             const double *ybar_global, int scratch, double *sse);
 
 /* *(T **)out = a zeroed buffer of count elements of `size` bytes
  * (scratch.c): in memory, or (scratch = 1) in an unlinked temporary file in
