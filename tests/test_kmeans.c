@@ -1,6 +1,8 @@
 /* test_kmeans.c — k-means: blob recovery, monotone inertia, restarts,
- * empty-cluster repair, centres = means, argument errors. */
+ * empty-cluster repair, centres = means, argument errors, and the float
+ * distances giving the labels of the double ones. */
 #include "testutil.h"
+#include "obs/obs_internal.h"
 
 /* n points in `k` Gaussian blobs (sigma 1) whose centres are 20 apart on the
  * axes of R^d; truth[i] = blob of point i. */
@@ -208,6 +210,63 @@ static void test_empty_cluster_repair(void **state)
     dcx_matrix_free(x);
 }
 
+/* One restart with float distances for the assignments (x32 given) and
+ * with double distances only (x32 NULL): the same labels, centres,
+ * inertia and iteration count, bit for bit. */
+static void same_with_floats(const double *x, int64_t n, int64_t d, int64_t k, const char *what)
+{
+    dcx__rows rows = {0};
+    double *xsq = calloc((size_t)n, sizeof *xsq);
+    float *x32 = calloc((size_t)(n * d), sizeof *x32);
+    assert_non_null(xsq);
+    assert_non_null(x32);
+    ASSERT_OK(dcx__rows_init(NULL, n, &rows));
+    dcx__row_norms(x, n, d, xsq);
+    for (int64_t i = 0; i < n * d; i++) x32[i] = (float)x[i];
+    for (int q = 0; q < 2; q++) {
+        dcx__km_run a, b;
+        ASSERT_OK(dcx__kmeans_restart(x, x32, xsq, &rows, d, k, 100, 7, q, 0, NULL, NULL, &a));
+        ASSERT_OK(dcx__kmeans_restart(x, NULL, xsq, &rows, d, k, 100, 7, q, 0, NULL, NULL, &b));
+        print_message("%s, restart %d: %d iterations, inertia %.17g\n", what, q, a.iterations, a.inertia);
+        assert_int_equal(a.iterations, b.iterations);
+        assert_memory_equal(a.labels, b.labels, (size_t)n * sizeof *a.labels);
+        assert_memory_equal(a.centres, b.centres, (size_t)(k * d) * sizeof *a.centres);
+        assert_memory_equal(&a.inertia, &b.inertia, sizeof a.inertia);
+        dcx__km_run_free(&a);
+        dcx__km_run_free(&b);
+    }
+    dcx__rows_free(&rows);
+    free(xsq);
+    free(x32);
+}
+
+static void test_float_distances(void **state)
+{
+    (void)state;
+    dcx_rng r;
+    dcx_rng_seed(&r, 21);
+    enum { N = 3000, D = 24 };
+    double *x = calloc((size_t)N * D, sizeof *x);
+    assert_non_null(x);
+    /* structureless Gaussian data: many points nearly equidistant from
+     * their two nearest centres, Lloyd to the cap */
+    for (int64_t i = 0; i < N * D; i++) x[i] = dcx_rng_normal(&r);
+    same_with_floats(x, N, D, 16, "gaussian");
+    same_with_floats(x, N, D, 3, "gaussian, k = 3 (padded columns)");
+    /* exact ties: a lattice of integer points, symmetric about the centres */
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < D; j++) x[i * D + j] = (double)((i >> (j % 4)) % 3) - 1.0;
+    same_with_floats(x, N, D, 8, "lattice");
+    /* a large offset: float's relative error is large against the spread,
+     * so many calls are close and go to the double kernel */
+    for (int64_t i = 0; i < N * D; i++) x[i] = 1e4 + 1e-2 * dcx_rng_normal(&r);
+    same_with_floats(x, N, D, 8, "offset 1e4, spread 1e-2");
+    /* beyond float's range: the double kernel throughout */
+    for (int64_t i = 0; i < N * D; i++) x[i] = 1e20 * dcx_rng_normal(&r);
+    same_with_floats(x, N, D, 8, "scale 1e20");
+    free(x);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -239,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_centres_are_means),
         cmocka_unit_test(test_restarts_and_seeds),
         cmocka_unit_test(test_empty_cluster_repair),
+        cmocka_unit_test(test_float_distances),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

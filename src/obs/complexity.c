@@ -115,6 +115,7 @@ typedef struct cx_job {
     int64_t r;
     const double *z;          /* (n, r) reduced X */
     const double *zsq;        /* (n) its squared row norms */
+    const float *z32;         /* (n, r) as floats, for the k-means assignments */
     const double *y;          /* (n, dy) the centred outputs of all groups */
     int64_t dy;
     const int64_t *goff;      /* (ng + 1) column groups */
@@ -144,8 +145,8 @@ static dcx_status kmeans_task(void *ctx, int64_t t)
     dcx_rng_seed_stream(&sr, jb->p->seed, 1000 + (uint64_t)j);
     uint64_t seed = dcx_rng_u64(&sr);
     dcx__km_run run;
-    dcx_status st = dcx__kmeans_restart(jb->z, jb->zsq, jb->rows, jb->r, (int64_t)1 << j, jb->p->max_iter, seed, q,
-                                        jb->scratch, NULL, NULL, &run);
+    dcx_status st = dcx__kmeans_restart(jb->z, jb->z32, jb->zsq, jb->rows, jb->r, (int64_t)1 << j, jb->p->max_iter,
+                                        seed, q, jb->scratch, NULL, NULL, &run);
     if (st != DCX_OK) return st;
     /* Keep the best restart of the rung so far and free the other at once,
      * so that at most one set of labels per rung (plus the running tasks')
@@ -255,6 +256,7 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
 {
     dcx_status st = DCX_OK;
     double *ya = NULL, *z = NULL, *zsq = NULL, *yzero = NULL, *sst = NULL, *sse = NULL;
+    float *z32 = NULL;
     int64_t *goff = NULL, *zeros = NULL, *icount = NULL;
     int *bestq = NULL;
     double *mean = NULL, *first = NULL, *blk = NULL;
@@ -305,14 +307,14 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     if (bs < 1) bs = 1;
     if (bs > nloc) bs = nloc > 0 ? nloc : 1;
     /* everything kept per sample goes to a scratch file beyond the memory
-     * budget: the centred Y, (later) the reduced X, their norms, and the
-     * k-means state (labels and two bounds per running restart, the
+     * budget: the centred Y, (later) the reduced X, its norms and its float
+     * copy, and the k-means state (labels and two bounds per running restart, the
      * winning labels of every rung) */
     const int64_t rcap = p->rmax < dx ? p->rmax : dx;
     const double budget = p->scratch_mb == 0 ? 4096.0 : p->scratch_mb < 0 ? -1.0 : (double)p->scratch_mb;
     int nl_cap = 1;
     for (int64_t k = 2; k <= p->kmax; k *= 2) nl_cap++;
-    const double per_sample = 8.0 * (double)(dyall + rcap + 2 + nl_cap) + 24.0 * dcx_get_threads();
+    const double per_sample = 8.0 * (double)(dyall + rcap + 2 + nl_cap) + 4.0 * (double)rcap + 24.0 * dcx_get_threads();
     const int scratch = (double)nloc * per_sample > budget * 1048576.0;
     int ok = LOCAL_ALLOC(goff, ny + 1) && LOCAL_ALLOC(group, ny) && LOCAL_ALLOC(sst, ny) &&
              LOCAL_ALLOC(mean, dyall) && LOCAL_ALLOC(first, dyall) && LOCAL_ALLOC(blk, bs * cmax);
@@ -434,14 +436,16 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     const int R = p->restarts;
     dcx_status big = dcx__big_calloc(&zsq, nloc, sizeof *zsq, scratch);
     if (big == DCX_OK) big = dcx__big_calloc(&zeros, nloc, sizeof *zeros, scratch);
+    if (big == DCX_OK) big = dcx__big_calloc(&z32, nloc * r, sizeof *z32, scratch);
     ok = big == DCX_OK && LOCAL_ALLOC(runs, nl) && LOCAL_ALLOC(bestq, nl) && LOCAL_ALLOC(cells, nl) &&
          LOCAL_ALLOC(sse, (int64_t)nl * ng) && LOCAL_ALLOC(yzero, dy);
     DCX_TRY(dcx_dist_agree(p->dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory")));
     dcx__row_norms(z, nloc, r, zsq);
+    for (int64_t i = 0; i < nloc * r; i++) z32[i] = (float)z[i];
     for (int j = 0; j < nl; j++) bestq[j] = -1;
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-    cx_job jb = {p,  &rows, r,     z,   zsq,     ya,    dy,  goff, ng, yzero, folds + rows.row0,
-                 nl, runs,  bestq, &mu, scratch, cells, sse, 0,    0,  0};
+    cx_job jb = {p,  &rows, r,    z,     zsq, z32,     ya,    dy,  goff, ng, yzero, folds + rows.row0,
+                 nl, runs,  bestq, &mu, scratch, cells, sse, 0,  0,  0};
     jb.ntasks = (int64_t)(nl - 1) * R + nl;
     int threads = rows.size > 1 ? 1 : dcx_get_threads();
     if (p->progress) p->progress(p->progress_ctx, "complexity ladder", 0, nl);
@@ -505,6 +509,7 @@ fail:
     dcx__big_free(ya);
     dcx__big_free(z);
     dcx__big_free(zsq);
+    dcx__big_free(z32);
     free(yzero);
     free(sst);
     free(sse);

@@ -18,9 +18,11 @@
  * label without any distance computation. The assignments are those of plain
  * Lloyd (up to rounding at near-ties); only the work differs. Centres are
  * kept as running sums, and the final centres are recomputed as exact means.
- * (Elkan's per-centre bounds and float32 distances with double re-checks of
- * close calls were tried on the 10,000 × 64, K <= 32 benchmark: no faster,
- * see docs/benchmarks.md.)
+ * The assignments use float distances (twice the speed, eight lanes) with
+ * a rigorous error bound; the 0.1 % of close calls are recomputed in
+ * double, so the labels are those of the double kernel (dotsn32_body).
+ * The seeding stays in double. (Elkan's per-centre bounds were tried on
+ * the 10,000 × 64, K <= 32 benchmark: no faster, see docs/benchmarks.md.)
  *
  * Monotonicity: with labels L_t assigned from centres c_t, the inertia
  * J(L_t, c_t) never increases: the mean update lowers J for fixed labels,
@@ -249,20 +251,166 @@ __attribute__((target("avx2"))) static void scan2_avx2(const double *row, int64_
 }
 #endif
 
+/* ---- single precision distances for Lloyd's assignments ----
+ * The same expanded form on float copies of the points and centres, eight
+ * lanes per register: twice the double kernel's speed. Every value is
+ * within δ = (d + 16)·2⁻²³·(‖x‖² + max‖c‖²) (+ a floor for underflow) of
+ * the true squared distance: the dot product's error bound γ_d·‖x‖‖c‖ ≤
+ * d·2⁻²⁴·(‖x‖² + ‖c‖²)/(1 − d·2⁻²⁴) doubled, plus the rounding of the
+ * inputs to float and of the final sums, with a factor 2 to spare. A point
+ * whose two nearest float distances are more than 2δ apart (and than the
+ * double kernel's own error) has the same nearest centre in the double
+ * kernel; every closer call is recomputed in double. The labels are thus
+ * those of the double kernel; the bounds u and l get δ of slack, so that
+ * they stay bounds. */
+typedef float v8f __attribute__((vector_size(32), may_alias));
+typedef float v8fu __attribute__((vector_size(32), aligned(4), may_alias));
+typedef int v8si __attribute__((vector_size(32)));
+
+#define POS8(v) ((v8f)((v8si)(v) & (v8si)((v) > (v8f){0, 0, 0, 0, 0, 0, 0, 0})))
+
+/* As dotsn_body in float: NPT points against kp centres (kp a multiple of
+ * 8) stored transposed in ct (d, kp), into out (NPT, kp). */
+static inline __attribute__((always_inline)) void dotsn32_body(const float *const *x, const float *xs,
+                                                               const float *ct, const float *csq, int64_t d,
+                                                               int64_t kp, float *out)
+{
+    int64_t c0 = 0;
+    for (; c0 + 16 <= kp; c0 += 16) {
+        v8f acc[NPT][2];
+#pragma GCC unroll 8
+        for (int p = 0; p < NPT; p++) acc[p][0] = acc[p][1] = (v8f){0, 0, 0, 0, 0, 0, 0, 0};
+        const float *cj = ct + c0;
+        for (int64_t j = 0; j < d; j++, cj += kp) {
+            const v8f u0 = *(const v8f *)cj, u1 = *(const v8f *)(cj + 8);
+#pragma GCC unroll 8
+            for (int p = 0; p < NPT; p++) {
+                const float xv = x[p][j];
+                acc[p][0] += xv * u0;
+                acc[p][1] += xv * u1;
+            }
+        }
+        const v8f q0 = *(const v8f *)(csq + c0), q1 = *(const v8f *)(csq + c0 + 8);
+#pragma GCC unroll 8
+        for (int p = 0; p < NPT; p++) {
+            const v8f r0 = (-2.0f * acc[p][0] + xs[p]) + q0, r1 = (-2.0f * acc[p][1] + xs[p]) + q1;
+            *(v8fu *)(out + p * kp + c0) = POS8(r0);
+            *(v8fu *)(out + p * kp + c0 + 8) = POS8(r1);
+        }
+    }
+    if (c0 < kp) { /* kp − c0 = 8 */
+        v8f acc[NPT];
+#pragma GCC unroll 8
+        for (int p = 0; p < NPT; p++) acc[p] = (v8f){0, 0, 0, 0, 0, 0, 0, 0};
+        const float *cj = ct + c0;
+        for (int64_t j = 0; j < d; j++, cj += kp) {
+            const v8f u0 = *(const v8f *)cj;
+#pragma GCC unroll 8
+            for (int p = 0; p < NPT; p++) acc[p] += x[p][j] * u0;
+        }
+        const v8f q0 = *(const v8f *)(csq + c0);
+#pragma GCC unroll 8
+        for (int p = 0; p < NPT; p++) {
+            const v8f r0 = (-2.0f * acc[p] + xs[p]) + q0;
+            *(v8fu *)(out + p * kp + c0) = POS8(r0);
+        }
+    }
+}
+
+typedef void (*dotsn32_fn)(const float *const *, const float *, const float *, const float *, int64_t, int64_t,
+                           float *);
+
+static void dotsn32_base(const float *const *x, const float *xs, const float *ct, const float *csq, int64_t d,
+                         int64_t kp, float *out)
+{
+    dotsn32_body(x, xs, ct, csq, d, kp, out);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) static void dotsn32_avx2(const float *const *x, const float *xs,
+                                                             const float *ct, const float *csq, int64_t d,
+                                                             int64_t kp, float *out)
+{
+    dotsn32_body(x, xs, ct, csq, d, kp, out);
+}
+#endif
+
+/* As scan2_body on k floats, k a multiple of 8 (row 32-byte aligned;
+ * padding columns hold +∞): the lowest index of the minimum and the two
+ * smallest values. Lane t keeps the two smallest of the entries j ≡ t mod
+ * 8 and the first index of its minimum; the lanes are then merged in three
+ * butterfly steps (lanes t and t ^ s, s = 4, 2, 1), each keeping the lower
+ * minimum (ties: the lower index) and the smaller of the loser's minimum
+ * and both second values. No branches, no scalar tail. */
+#define BLEND8(m, a, b) ((v8f)(((v8si)(a) & (m)) | ((v8si)(b) & ~(m))))
+#define BLEND8I(m, a, b) (((a) & (m)) | ((b) & ~(m)))
+static inline __attribute__((always_inline)) void scan2_32_body(const float *row, int64_t k, int64_t *best,
+                                                                float *d1, float *d2)
+{
+    const v8f inf = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
+    v8f m1 = inf, m2 = inf;
+    v8si ix = {0, 1, 2, 3, 4, 5, 6, 7}, jv = ix;
+    const v8si eight = {8, 8, 8, 8, 8, 8, 8, 8};
+    for (int64_t j = 0; j < k; j += 8, jv += eight) {
+        const v8f v = *(const v8f *)(row + j);
+        const v8si lt = (v8si)(v < m1), l2 = (v8si)(v < m2);
+        const v8f mn2 = BLEND8(l2, v, m2);
+        m2 = BLEND8(lt, m1, mn2);
+        m1 = BLEND8(lt, v, m1);
+        ix = BLEND8I(lt, jv, ix);
+    }
+    static const v8si sh4 = {4, 5, 6, 7, 0, 1, 2, 3}, sh2 = {2, 3, 0, 1, 6, 7, 4, 5}, sh1 = {1, 0, 3, 2, 5, 4, 7, 6};
+    const v8si sh[3] = {sh4, sh2, sh1};
+    for (int s = 0; s < 3; s++) {
+        const v8f b1 = __builtin_shuffle(m1, sh[s]), b2 = __builtin_shuffle(m2, sh[s]);
+        const v8si bi = __builtin_shuffle(ix, sh[s]);
+        const v8si win = (v8si)(b1 < m1) | ((v8si)(b1 == m1) & (bi < ix));
+        const v8f lo = BLEND8(win, m1, b1); /* the larger of the two minima */
+        const v8f s2 = BLEND8((v8si)(b2 < m2), b2, m2);
+        m2 = BLEND8((v8si)(lo < s2), lo, s2);
+        m1 = BLEND8(win, b1, m1);
+        ix = BLEND8I(win, bi, ix);
+    }
+    *best = ix[0];
+    *d1 = m1[0];
+    *d2 = m2[0];
+}
+
+typedef void (*scan2_32_fn)(const float *, int64_t, int64_t *, float *, float *);
+
+static void scan2_32_base(const float *row, int64_t k, int64_t *best, float *d1, float *d2)
+{
+    scan2_32_body(row, k, best, d1, d2);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void scan2_32_avx2(const float *row, int64_t k, int64_t *best, float *d1,
+                                                          float *d2)
+{
+    scan2_32_body(row, k, best, d1, d2);
+}
+#endif
+
 /* The kernels for this CPU (a benign race: every thread stores the same
  * pointers). */
-static dotsn_fn pick_kernels(scan2_fn *scan)
+static dotsn_fn pick_kernels(scan2_fn *scan, dotsn32_fn *f32, scan2_32_fn *scan32)
 {
     dotsn_fn f = dotsn_base;
     *scan = scan2_base;
+    *f32 = dotsn32_base;
+    *scan32 = scan2_32_base;
     double (*g)(const double *, const double *, int64_t) = dist2_base;
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2")) {
         g = dist2_avx2;
         *scan = scan2_avx2;
+        *scan32 = scan2_32_avx2;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) f = dotsn_avx2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        f = dotsn_avx2;
+        *f32 = dotsn32_avx2;
+    }
 #endif
     __atomic_store_n(&dist2_impl, g, __ATOMIC_RELAXED);
     return f;
@@ -279,6 +427,15 @@ typedef struct km_ws {
     double *buf;  /* (NPT, kp) distances of NPT points; 32-byte aligned */
     dotsn_fn dotsn;
     scan2_fn scan2;
+    /* float distances for the assignments (NULL x32: double only) */
+    const float *x32;     /* (n, d) the points as floats */
+    int64_t kp8, kq8;     /* kp and the loaded columns rounded up to a multiple of 8 */
+    float *ct32, *csq32;  /* (d, kp8), (kp8): the loaded centres; 32-byte aligned */
+    float *buf32;         /* (NPT, kp8); 32-byte aligned */
+    double cmax;          /* max ‖c‖² of the loaded centres */
+    double eps32;         /* δ = eps32 · (‖x‖² + cmax): (d + 16)·2⁻²³ */
+    dotsn32_fn dotsn32;
+    scan2_32_fn scan32;
 } km_ws;
 
 static void row_norms(const double *a, int64_t m, int64_t d, double *out)
@@ -299,6 +456,18 @@ static void load_centres(km_ws *ws, const double *c, int64_t q)
     for (int64_t a = 0; a < q; a++)
         for (int64_t j = 0; j < d; j++) ws->ct[j * kp + a] = c[a * d + j];
     row_norms(c, q, d, ws->csq);
+    if (ws->x32) {
+        const int64_t k8 = ws->kq8 = (q + 7) / 8 * 8;
+        memset(ws->ct32, 0, (size_t)(d * k8) * sizeof *ws->ct32);
+        memset(ws->csq32, 0, (size_t)k8 * sizeof *ws->csq32);
+        ws->cmax = 0;
+        for (int64_t a = 0; a < q; a++) {
+            for (int64_t j = 0; j < d; j++) ws->ct32[j * k8 + a] = (float)c[a * d + j];
+            ws->csq32[a] = (float)ws->csq[a];
+            if (ws->csq[a] > ws->cmax) ws->cmax = ws->csq[a];
+        }
+        for (int64_t a = q; a < k8; a++) ws->csq32[a] = INFINITY; /* padding: never the nearest */
+    }
 }
 
 /* dst += sign · src (d), sign = ±1: exact negation, so the same as
@@ -315,10 +484,17 @@ static void add_row(double *dst, const double *src, int64_t d, double sign)
  * time. Sets u = distance to the nearest centre, l = distance to the second
  * nearest (Hamerly's bounds), moves changed points between the running sums
  * and sizes, and adds the number of changed labels to *changed. */
+static void assign_points32(km_ws *ws, const int64_t *idx, int64_t m, int64_t *labels, double *u, double *l,
+                            double *sums, int64_t *sizes, int64_t *changed);
+
 static void assign_points(km_ws *ws, const int64_t *idx, int64_t m, int64_t *labels, double *u, double *l,
                           double *sums, int64_t *sizes, int64_t *changed)
 {
     const int64_t d = ws->d, k = ws->k, kp = ws->kq;
+    if (ws->x32) {
+        assign_points32(ws, idx, m, labels, u, l, sums, sizes, changed);
+        return;
+    }
     for (int64_t i = 0; i < m; i += NPT) {
         int64_t pt[NPT];
         const double *xp[NPT];
@@ -350,6 +526,67 @@ static void assign_points(km_ws *ws, const int64_t *idx, int64_t m, int64_t *lab
                 labels[p] = best;
                 (*changed)++;
             }
+        }
+    }
+}
+
+/* Move point p to centre best (updating the running sums and sizes). */
+static inline void relabel(km_ws *ws, int64_t p, int64_t best, int64_t *labels, double *sums, int64_t *sizes,
+                           int64_t *changed)
+{
+    const int64_t d = ws->d, old = labels[p];
+    if (old == best) return;
+    const double *xi = ws->x + p * d;
+    if (old >= 0) {
+        add_row(sums + old * d, xi, d, -1.0);
+        sizes[old]--;
+    }
+    add_row(sums + best * d, xi, d, 1.0);
+    sizes[best]++;
+    labels[p] = best;
+    (*changed)++;
+}
+
+/* assign_points with float distances (ws->x32 set, centres loaded): the
+ * same labels as the double kernel (see dotsn32_body), bounds with δ of
+ * slack; a close call is recomputed with the double kernel. */
+static void assign_points32(km_ws *ws, const int64_t *idx, int64_t m, int64_t *labels, double *u, double *l,
+                            double *sums, int64_t *sizes, int64_t *changed)
+{
+    const int64_t d = ws->d, k = ws->k, k8 = ws->kq8;
+    for (int64_t i = 0; i < m; i += NPT) {
+        int64_t pt[NPT];
+        const float *xp[NPT];
+        float xs[NPT];
+        const int np = m - i < NPT ? (int)(m - i) : NPT;
+        for (int s = 0; s < NPT; s++) {
+            pt[s] = s < np ? (idx ? idx[i + s] : i + s) : pt[0];
+            xp[s] = ws->x32 + pt[s] * d;
+            xs[s] = (float)ws->xsq[pt[s]];
+        }
+        ws->dotsn32(xp, xs, ws->ct32, ws->csq32, d, k8, ws->buf32);
+        for (int s = 0; s < np; s++) {
+            const int64_t p = pt[s];
+            int64_t best;
+            float f1, f2;
+            ws->scan32(ws->buf32 + s * k8, k8, &best, &f1, &f2);
+            const double delta = ws->eps32 * (ws->xsq[p] + ws->cmax) + 1e-30;
+            if ((double)f2 - (double)f1 > 2.0 * delta) {
+                u[p] = sqrt((double)f1 + delta);
+                l[p] = sqrt(fmax((double)f2 - delta, 0.0));
+            } else { /* a close call: this point with the double kernel */
+                const double *xq[NPT];
+                double xsd[NPT], d1, d2;
+                for (int t = 0; t < NPT; t++) {
+                    xq[t] = ws->x + p * d;
+                    xsd[t] = ws->xsq[p];
+                }
+                ws->dotsn(xq, xsd, ws->ct, ws->csq, d, ws->kq, ws->buf);
+                ws->scan2(ws->buf, k, &best, &d1, &d2);
+                u[p] = sqrt(d1);
+                l[p] = sqrt(d2);
+            }
+            relabel(ws, p, best, labels, sums, sizes, changed);
         }
     }
 }
@@ -464,11 +701,11 @@ static int draw_d2(const km_ws *ws, const double *closest, const double *tot, do
 
 /* Greedy k-means++: first centre uniform; each next one the best (lowest
  * potential) of `trials` candidates drawn with probability ∝ D². A first
- * pass sums each candidate's potential; a second pass computes the same
- * distances again (the same kernel call on the same points and centres,
- * hence the same values) and takes the winner's column into D². Keeping
- * the candidates' distances instead would cost n × trials doubles (up to
- * 56 bytes per sample) for a pass that is ~5 % of the k-means time.
+ * pass sums each candidate's potential; a second pass computes the
+ * winner's distances again (the kernel's distances are independent chains,
+ * so the values are those of the first pass) and takes them into D².
+ * Keeping the candidates' distances instead would cost n × trials doubles
+ * (up to 56 bytes per sample).
  * Distributed: the draws come from the same stream on every rank;
  * the rank holding a drawn row sends it (one sum of the candidate rows);
  * the potentials of the candidates are summed per rank (tp, P x trials), so
@@ -538,7 +775,10 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
         for (int64_t t = 1; t < trials; t++)
             if (tpot[t] < tpot[bt]) bt = t;
         memcpy(c + q * d, cand + bt * d, (size_t)d * sizeof *c);
-        for (int64_t i = 0; i < n; i += NPT) { /* the first pass's call again: the winner's column */
+        /* the winner alone: each distance is its own chain over j, the same
+         * whichever column the centre sits in */
+        load_centres(ws, cand + bt * d, 1);
+        for (int64_t i = 0; i < n; i += NPT) {
             const double *xp[NPT];
             double xs[NPT];
             const int64_t np = n - i < NPT ? n - i : NPT;
@@ -549,7 +789,7 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
             }
             ws->dotsn(xp, xs, ws->ct, ws->csq, d, ws->kq, ws->buf);
             for (int64_t s = 0; s < np; s++) {
-                const double v = ws->buf[s * ws->kq + bt];
+                const double v = ws->buf[s * ws->kq];
                 if (v < closest[i + s]) closest[i + s] = v;
             }
         }
@@ -582,9 +822,9 @@ void dcx__row_norms(const double *x, int64_t n, int64_t d, double *out) { row_no
  * of this many, so that the index list does not grow with n. */
 #define FILTER_BLOCK 4096
 
-dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__rows *rows, int64_t d, int64_t k,
-                               int max_iter, uint64_t seed, int restart, int scratch, dcx_kmeans_trace_fn trace,
-                               void *trace_ctx, dcx__km_run *run)
+dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *xsq, const dcx__rows *rows, int64_t d,
+                               int64_t k, int max_iter, uint64_t seed, int restart, int scratch,
+                               dcx_kmeans_trace_fn trace, void *trace_ctx, dcx__km_run *run)
 {
     dcx_status st = DCX_OK;
     km_ws ws = {0};
@@ -606,10 +846,24 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
     ws.k = k;
     ws.xsq = xsq;
     ws.kp = kp;
-    ws.dotsn = pick_kernels(&ws.scan2);
+    ws.dotsn = pick_kernels(&ws.scan2, &ws.dotsn32, &ws.scan32);
     ws.ct = aligned_alloc(32, (size_t)(d * kp) * sizeof *ws.ct);
     ws.csq = aligned_alloc(32, (size_t)kp * sizeof *ws.csq);
     ws.buf = aligned_alloc(32, (size_t)(NPT * kp) * sizeof *ws.buf);
+    /* float distances unless the squared norms come near float's range
+     * (the error bound is relative to them; subnormals are covered by
+     * δ's floor) */
+    double xmax = 0;
+    for (int64_t i = 0; i < n; i++) xmax = xsq[i] > xmax ? xsq[i] : xmax;
+    int use32 = x32 && xmax < 1e30;
+    ws.kp8 = (width + 7) / 8 * 8;
+    ws.eps32 = (double)(d + 16) * 0x1p-23;
+    if (use32) {
+        ws.ct32 = aligned_alloc(32, (size_t)(d * ws.kp8) * sizeof *ws.ct32);
+        ws.csq32 = aligned_alloc(32, (size_t)ws.kp8 * sizeof *ws.csq32);
+        ws.buf32 = aligned_alloc(32, (size_t)(NPT * ws.kp8) * sizeof *ws.buf32);
+        use32 = ws.ct32 && ws.csq32 && ws.buf32;
+    }
     /* per point: the label and Hamerly's two bounds, 24 bytes (in the
      * scratch file when the caller's data are); u also serves as D² while
      * seeding and as the distances to the own centres when an empty
@@ -627,6 +881,7 @@ dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__ro
     dcx_rng rng;
     dcx_rng_seed_stream(&rng, seed, (uint64_t)q);
     DCX_TRY(seed_plusplus(&ws, &rng, cen, u, cand, tp, tot));
+    if (use32) ws.x32 = x32; /* from here on, the assignments */
     for (int64_t i = 0; i < n; i++) lab[i] = -1;
     int it, conv = 0, tighten = 1;
     for (it = 0; it < max_iter; it++) {
@@ -754,6 +1009,9 @@ fail:
     free(ws.csq);
     free(ws.ct);
     free(ws.buf);
+    free(ws.csq32);
+    free(ws.ct32);
+    free(ws.buf32);
     dcx__big_free(lab);
     free(sz);
     free(szl);
@@ -774,6 +1032,7 @@ fail:
 
 typedef struct km_job {
     const double *x, *xsq;
+    const float *x32;
     const dcx__rows *rows;
     int64_t n, d;
     const dcx_kmeans_params *p;
@@ -783,8 +1042,8 @@ typedef struct km_job {
 static dcx_status km_task(void *ctx, int64_t t)
 {
     km_job *jb = ctx;
-    return dcx__kmeans_restart(jb->x, jb->xsq, jb->rows, jb->d, jb->p->k, jb->p->max_iter, jb->p->seed, (int)t, 0,
-                               NULL, NULL, &jb->runs[t]);
+    return dcx__kmeans_restart(jb->x, jb->x32, jb->xsq, jb->rows, jb->d, jb->p->k, jb->p->max_iter, jb->p->seed,
+                               (int)t, 0, NULL, NULL, &jb->runs[t]);
 }
 
 dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmeans_params *p,
@@ -793,6 +1052,7 @@ dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmea
     dcx_status st = DCX_OK;
     dcx_kmeans_result *res = NULL;
     double *xsq = NULL;
+    float *x32 = NULL;
     dcx__km_run *runs = NULL;
     dcx__rows rows = {0};
     *out = NULL;
@@ -804,15 +1064,17 @@ dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmea
     if (p->max_iter < 1) DCX_FAIL(DCX_ERR_ARG, "k-means: max_iter must be >= 1 (got %d)", p->max_iter);
     if (d < 1) DCX_FAIL(DCX_ERR_ARG, "k-means: data has no columns");
     DCX_ALLOC(xsq, n);
+    DCX_ALLOC(x32, n * d);
+    for (int64_t i = 0; i < n * d; i++) x32[i] = (float)x[i];
     DCX_ALLOC(runs, p->restarts);
     DCX_TRY(dcx__rows_init(NULL, n, &rows)); /* one process holds all rows */
     row_norms(x, n, d, xsq);
     if (p->trace) { /* the trace is called from the calling thread, in order */
         for (int q = 0; q < p->restarts; q++)
-            DCX_TRY(dcx__kmeans_restart(x, xsq, &rows, d, k, p->max_iter, p->seed, q, 0, p->trace, p->trace_ctx,
-                                        &runs[q]));
+            DCX_TRY(dcx__kmeans_restart(x, x32, xsq, &rows, d, k, p->max_iter, p->seed, q, 0, p->trace,
+                                        p->trace_ctx, &runs[q]));
     } else {
-        km_job jb = {x, xsq, &rows, n, d, p, runs};
+        km_job jb = {x, xsq, x32, &rows, n, d, p, runs};
         DCX_TRY(dcx__parallel_tasks(p->restarts, dcx_get_threads(), km_task, &jb, NULL, NULL));
     }
     int best = 0; /* lowest inertia; ties: the lower restart index */
@@ -839,6 +1101,7 @@ fail:
         for (int q = 0; q < p->restarts; q++) dcx__km_run_free(&runs[q]);
     free(runs);
     free(xsq);
+    free(x32);
     dcx__rows_free(&rows);
     dcx_kmeans_free(res);
     return st;

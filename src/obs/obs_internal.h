@@ -39,7 +39,9 @@ dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmea
  * sizes (k, over all rows); free with dcx__km_run_free (also harmless on a
  * zeroed run). trace may be NULL. The per-point state (labels and two
  * bounds, 24 bytes) is allocated with dcx__big_calloc(…, scratch): in a
- * scratch file when scratch is set; everything else is O(k·d). */
+ * scratch file when scratch is set; everything else is O(k·d). x32 (may
+ * be NULL): the same points as floats, for the faster float distances of
+ * the assignments (the labels are those of the double distances). */
 typedef struct dcx__km_run {
     int64_t *labels; /* a dcx__big_calloc buffer when labels_big */
     int labels_big;
@@ -48,9 +50,9 @@ typedef struct dcx__km_run {
     double inertia;
     int iterations, converged;
 } dcx__km_run;
-dcx_status dcx__kmeans_restart(const double *x, const double *xsq, const dcx__rows *rows, int64_t d, int64_t k,
-                               int max_iter, uint64_t seed, int restart, int scratch, dcx_kmeans_trace_fn trace,
-                               void *trace_ctx, dcx__km_run *run);
+dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *xsq, const dcx__rows *rows, int64_t d,
+                               int64_t k, int max_iter, uint64_t seed, int restart, int scratch,
+                               dcx_kmeans_trace_fn trace, void *trace_ctx, dcx__km_run *run);
 void dcx__km_run_free(dcx__km_run *run);
 void dcx__row_norms(const double *x, int64_t n, int64_t d, double *out);
 
