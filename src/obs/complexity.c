@@ -308,13 +308,14 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     if (bs > nloc) bs = nloc > 0 ? nloc : 1;
     /* everything kept per sample goes to a scratch file beyond the memory
      * budget: the centred Y, (later) the reduced X, its norms and its float
-     * copy, and the k-means state (labels and two bounds per running restart, the
-     * winning labels of every rung) */
+     * copy, and the k-means state (labels and two bounds per running
+     * restart, the winning labels of every rung) */
     const int64_t rcap = p->rmax < dx ? p->rmax : dx;
     const double budget = p->scratch_mb == 0 ? 4096.0 : p->scratch_mb < 0 ? -1.0 : (double)p->scratch_mb;
     int nl_cap = 1;
     for (int64_t k = 2; k <= p->kmax; k *= 2) nl_cap++;
-    const double per_sample = 8.0 * (double)(dyall + rcap + 2 + nl_cap) + 4.0 * (double)rcap + 24.0 * dcx_get_threads();
+    const double per_sample =
+        8.0 * (double)(dyall + rcap + 2 + nl_cap) + 4.0 * (double)rcap + 24.0 * dcx_get_threads();
     const int scratch = (double)nloc * per_sample > budget * 1048576.0;
     int ok = LOCAL_ALLOC(goff, ny + 1) && LOCAL_ALLOC(group, ny) && LOCAL_ALLOC(sst, ny) &&
              LOCAL_ALLOC(mean, dyall) && LOCAL_ALLOC(first, dyall) && LOCAL_ALLOC(blk, bs * cmax);
