@@ -359,18 +359,22 @@ static inline __attribute__((always_inline)) void scan2_32_body(const float *row
         m1 = BLEND8(lt, v, m1);
         ix = BLEND8I(lt, jv, ix);
     }
-    static const v8si sh4 = {4, 5, 6, 7, 0, 1, 2, 3}, sh2 = {2, 3, 0, 1, 6, 7, 4, 5}, sh1 = {1, 0, 3, 2, 5, 4, 7, 6};
-    const v8si sh[3] = {sh4, sh2, sh1};
-    for (int s = 0; s < 3; s++) {
-        const v8f b1 = __builtin_shuffle(m1, sh[s]), b2 = __builtin_shuffle(m2, sh[s]);
-        const v8si bi = __builtin_shuffle(ix, sh[s]);
-        const v8si win = (v8si)(b1 < m1) | ((v8si)(b1 == m1) & (bi < ix));
-        const v8f lo = BLEND8(win, m1, b1); /* the larger of the two minima */
-        const v8f s2 = BLEND8((v8si)(b2 < m2), b2, m2);
-        m2 = BLEND8((v8si)(lo < s2), lo, s2);
-        m1 = BLEND8(win, b1, m1);
-        ix = BLEND8I(win, bi, ix);
-    }
+    /* lane t meets lane t ^ s (__builtin_shufflevector: GCC >= 12, clang) */
+#define MERGE8(...)                                                                                                    \
+    do {                                                                                                               \
+        const v8f b1 = __builtin_shufflevector(m1, m1, __VA_ARGS__), b2 = __builtin_shufflevector(m2, m2, __VA_ARGS__); \
+        const v8si bi = __builtin_shufflevector(ix, ix, __VA_ARGS__);                                                  \
+        const v8si win = (v8si)(b1 < m1) | ((v8si)(b1 == m1) & (bi < ix));                                             \
+        const v8f lo = BLEND8(win, m1, b1); /* the larger of the two minima */                                         \
+        const v8f s2 = BLEND8((v8si)(b2 < m2), b2, m2);                                                                \
+        m2 = BLEND8((v8si)(lo < s2), lo, s2);                                                                          \
+        m1 = BLEND8(win, b1, m1);                                                                                      \
+        ix = BLEND8I(win, bi, ix);                                                                                     \
+    } while (0)
+    MERGE8(4, 5, 6, 7, 0, 1, 2, 3);
+    MERGE8(2, 3, 0, 1, 6, 7, 4, 5);
+    MERGE8(1, 0, 3, 2, 5, 4, 7, 6);
+#undef MERGE8
     *best = ix[0];
     *d1 = m1[0];
     *d2 = m2[0];
