@@ -232,6 +232,7 @@ static void streams_add(cov_streams *cs, int k, int64_t rows)
     if (st != DCX_OK) {
         pthread_mutex_lock(&cs->mu);
         streams_fail(cs, st, dcx_last_error());
+        pthread_cond_broadcast(&cs->cv); /* the other stream may be waiting for its turn */
         pthread_mutex_unlock(&cs->mu);
         return;
     }
