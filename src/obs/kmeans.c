@@ -117,51 +117,53 @@ static double dist2(const double *a, const double *b, int64_t d)
  * instead of twice: results may differ between machines by rounding, as
  * with OpenBLAS's kernels, never between runs or thread counts on one
  * machine). */
-static inline __attribute__((always_inline)) void dotsn_body(const double *const *x, const double *xs,
-                                                             const double *ct, const double *csq, int64_t d,
-                                                             int64_t kp, double *out)
-{
-    int64_t c0 = 0;
-    for (; c0 + 8 <= kp; c0 += 8) {
-        v4d acc[NPT][2];
-#pragma GCC unroll 8
-        for (int p = 0; p < NPT; p++) acc[p][0] = acc[p][1] = (v4d){0, 0, 0, 0};
-        const double *cj = ct + c0;
-        for (int64_t j = 0; j < d; j++, cj += kp) {
-            const v4d u0 = *(const v4d *)cj, u1 = *(const v4d *)(cj + 4);
-#pragma GCC unroll 8
-            for (int p = 0; p < NPT; p++) {
-                const double xv = x[p][j];
-                acc[p][0] += xv * u0;
-                acc[p][1] += xv * u1;
-            }
-        }
-        const v4d q0 = *(const v4d *)(csq + c0), q1 = *(const v4d *)(csq + c0 + 4);
-#pragma GCC unroll 8
-        for (int p = 0; p < NPT; p++) {
-            const v4d r0 = (-2.0 * acc[p][0] + xs[p]) + q0, r1 = (-2.0 * acc[p][1] + xs[p]) + q1;
-            *(v4du *)(out + p * kp + c0) = POS4(r0);
-            *(v4du *)(out + p * kp + c0 + 4) = POS4(r1);
-        }
+/* The kernel for element type T in vectors V of W lanes (VU: the same for
+ * unaligned memory), kp a multiple of W: two vectors of centres per step,
+ * one for a last group of W. POS clamps a vector at 0. */
+#define DEFINE_DOTSN(name, T, V, VU, W, POS)                                                                         \
+    static inline __attribute__((always_inline)) void name(const T *const *x, const T *xs, const T *ct,             \
+                                                            const T *csq, int64_t d, int64_t kp, T *out)            \
+    {                                                                                                                \
+        int64_t c0 = 0;                                                                                              \
+        for (; c0 + 2 * (W) <= kp; c0 += 2 * (W)) {                                                                  \
+            V acc[NPT][2];                                                                                           \
+            _Pragma("GCC unroll 8") for (int p = 0; p < NPT; p++) acc[p][0] = acc[p][1] = (V){0};                    \
+            const T *cj = ct + c0;                                                                                   \
+            for (int64_t j = 0; j < d; j++, cj += kp) {                                                              \
+                const V u0 = *(const V *)cj, u1 = *(const V *)(cj + (W));                                            \
+                _Pragma("GCC unroll 8") for (int p = 0; p < NPT; p++)                                                \
+                {                                                                                                    \
+                    const T xv = x[p][j];                                                                            \
+                    acc[p][0] += xv * u0;                                                                            \
+                    acc[p][1] += xv * u1;                                                                            \
+                }                                                                                                    \
+            }                                                                                                        \
+            const V q0 = *(const V *)(csq + c0), q1 = *(const V *)(csq + c0 + (W));                                  \
+            _Pragma("GCC unroll 8") for (int p = 0; p < NPT; p++)                                                    \
+            {                                                                                                        \
+                const V r0 = ((T)-2 * acc[p][0] + xs[p]) + q0, r1 = ((T)-2 * acc[p][1] + xs[p]) + q1;                \
+                *(VU *)(out + p * kp + c0) = POS(r0);                                                                \
+                *(VU *)(out + p * kp + c0 + (W)) = POS(r1);                                                          \
+            }                                                                                                        \
+        }                                                                                                            \
+        if (c0 < kp) { /* kp − c0 = W */                                                                             \
+            V acc[NPT];                                                                                              \
+            _Pragma("GCC unroll 8") for (int p = 0; p < NPT; p++) acc[p] = (V){0};                                   \
+            const T *cj = ct + c0;                                                                                   \
+            for (int64_t j = 0; j < d; j++, cj += kp) {                                                              \
+                const V u0 = *(const V *)cj;                                                                         \
+                _Pragma("GCC unroll 8") for (int p = 0; p < NPT; p++) acc[p] += x[p][j] * u0;                        \
+            }                                                                                                        \
+            const V q0 = *(const V *)(csq + c0);                                                                     \
+            _Pragma("GCC unroll 8") for (int p = 0; p < NPT; p++)                                                    \
+            {                                                                                                        \
+                const V r0 = ((T)-2 * acc[p] + xs[p]) + q0;                                                          \
+                *(VU *)(out + p * kp + c0) = POS(r0);                                                                \
+            }                                                                                                        \
+        }                                                                                                            \
     }
-    if (c0 < kp) { /* kp − c0 = 4 */
-        v4d acc[NPT];
-#pragma GCC unroll 8
-        for (int p = 0; p < NPT; p++) acc[p] = (v4d){0, 0, 0, 0};
-        const double *cj = ct + c0;
-        for (int64_t j = 0; j < d; j++, cj += kp) {
-            const v4d u0 = *(const v4d *)cj;
-#pragma GCC unroll 8
-            for (int p = 0; p < NPT; p++) acc[p] += x[p][j] * u0;
-        }
-        const v4d q0 = *(const v4d *)(csq + c0);
-#pragma GCC unroll 8
-        for (int p = 0; p < NPT; p++) {
-            const v4d r0 = (-2.0 * acc[p] + xs[p]) + q0;
-            *(v4du *)(out + p * kp + c0) = POS4(r0);
-        }
-    }
-}
+
+DEFINE_DOTSN(dotsn_body, double, v4d, v4du, 4, POS4)
 
 typedef void (*dotsn_fn)(const double *const *, const double *, const double *, const double *, int64_t, int64_t,
                          double *);
@@ -269,53 +271,8 @@ typedef int v8si __attribute__((vector_size(32)));
 
 #define POS8(v) ((v8f)((v8si)(v) & (v8si)((v) > (v8f){0, 0, 0, 0, 0, 0, 0, 0})))
 
-/* As dotsn_body in float: NPT points against kp centres (kp a multiple of
- * 8) stored transposed in ct (d, kp), into out (NPT, kp). */
-static inline __attribute__((always_inline)) void dotsn32_body(const float *const *x, const float *xs,
-                                                               const float *ct, const float *csq, int64_t d,
-                                                               int64_t kp, float *out)
-{
-    int64_t c0 = 0;
-    for (; c0 + 16 <= kp; c0 += 16) {
-        v8f acc[NPT][2];
-#pragma GCC unroll 8
-        for (int p = 0; p < NPT; p++) acc[p][0] = acc[p][1] = (v8f){0, 0, 0, 0, 0, 0, 0, 0};
-        const float *cj = ct + c0;
-        for (int64_t j = 0; j < d; j++, cj += kp) {
-            const v8f u0 = *(const v8f *)cj, u1 = *(const v8f *)(cj + 8);
-#pragma GCC unroll 8
-            for (int p = 0; p < NPT; p++) {
-                const float xv = x[p][j];
-                acc[p][0] += xv * u0;
-                acc[p][1] += xv * u1;
-            }
-        }
-        const v8f q0 = *(const v8f *)(csq + c0), q1 = *(const v8f *)(csq + c0 + 8);
-#pragma GCC unroll 8
-        for (int p = 0; p < NPT; p++) {
-            const v8f r0 = (-2.0f * acc[p][0] + xs[p]) + q0, r1 = (-2.0f * acc[p][1] + xs[p]) + q1;
-            *(v8fu *)(out + p * kp + c0) = POS8(r0);
-            *(v8fu *)(out + p * kp + c0 + 8) = POS8(r1);
-        }
-    }
-    if (c0 < kp) { /* kp − c0 = 8 */
-        v8f acc[NPT];
-#pragma GCC unroll 8
-        for (int p = 0; p < NPT; p++) acc[p] = (v8f){0, 0, 0, 0, 0, 0, 0, 0};
-        const float *cj = ct + c0;
-        for (int64_t j = 0; j < d; j++, cj += kp) {
-            const v8f u0 = *(const v8f *)cj;
-#pragma GCC unroll 8
-            for (int p = 0; p < NPT; p++) acc[p] += x[p][j] * u0;
-        }
-        const v8f q0 = *(const v8f *)(csq + c0);
-#pragma GCC unroll 8
-        for (int p = 0; p < NPT; p++) {
-            const v8f r0 = (-2.0f * acc[p] + xs[p]) + q0;
-            *(v8fu *)(out + p * kp + c0) = POS8(r0);
-        }
-    }
-}
+/* dotsn_body in float: kp a multiple of 8. */
+DEFINE_DOTSN(dotsn32_body, float, v8f, v8fu, 8, POS8)
 
 typedef void (*dotsn32_fn)(const float *const *, const float *, const float *, const float *, int64_t, int64_t,
                            float *);
@@ -483,57 +440,6 @@ static void add_row(double *dst, const double *src, int64_t d, double sign)
     for (; j < d; j++) dst[j] += sign * src[j];
 }
 
-/* Assign the points idx[0..m) (all n points when idx is NULL) to their
- * nearest centre (ws->ct, loaded; ties: lowest index), two points at a
- * time. Sets u = distance to the nearest centre, l = distance to the second
- * nearest (Hamerly's bounds), moves changed points between the running sums
- * and sizes, and adds the number of changed labels to *changed. */
-static void assign_points32(km_ws *ws, const int64_t *idx, int64_t m, int64_t *labels, double *u, double *l,
-                            double *sums, int64_t *sizes, int64_t *changed);
-
-static void assign_points(km_ws *ws, const int64_t *idx, int64_t m, int64_t *labels, double *u, double *l,
-                          double *sums, int64_t *sizes, int64_t *changed)
-{
-    const int64_t d = ws->d, k = ws->k, kp = ws->kq;
-    if (ws->x32) {
-        assign_points32(ws, idx, m, labels, u, l, sums, sizes, changed);
-        return;
-    }
-    for (int64_t i = 0; i < m; i += NPT) {
-        int64_t pt[NPT];
-        const double *xp[NPT];
-        double xs[NPT];
-        const int np = m - i < NPT ? (int)(m - i) : NPT;
-        for (int s = 0; s < NPT; s++) {
-            pt[s] = s < np ? (idx ? idx[i + s] : i + s) : pt[0];
-            xp[s] = ws->x + pt[s] * d;
-            xs[s] = ws->xsq[pt[s]];
-        }
-        ws->dotsn(xp, xs, ws->ct, ws->csq, d, kp, ws->buf);
-        for (int s = 0; s < np; s++) {
-            const double *row = ws->buf + s * kp;
-            int64_t best;
-            double d1, d2;
-            ws->scan2(row, k, &best, &d1, &d2);
-            const int64_t p = pt[s];
-            u[p] = sqrt(d1);
-            l[p] = sqrt(d2);
-            int64_t old = labels[p];
-            if (old != best) {
-                const double *xi = ws->x + p * d;
-                if (old >= 0) {
-                    add_row(sums + old * d, xi, d, -1.0);
-                    sizes[old]--;
-                }
-                add_row(sums + best * d, xi, d, 1.0);
-                sizes[best]++;
-                labels[p] = best;
-                (*changed)++;
-            }
-        }
-    }
-}
-
 /* Move point p to centre best (updating the running sums and sizes). */
 static inline void relabel(km_ws *ws, int64_t p, int64_t best, int64_t *labels, double *sums, int64_t *sizes,
                            int64_t *changed)
@@ -590,6 +496,44 @@ static void assign_points32(km_ws *ws, const int64_t *idx, int64_t m, int64_t *l
                 u[p] = sqrt(d1);
                 l[p] = sqrt(d2);
             }
+            relabel(ws, p, best, labels, sums, sizes, changed);
+        }
+    }
+}
+
+/* Assign the points idx[0..m) (all n points when idx is NULL) to their
+ * nearest centre (ws->ct, loaded; ties: lowest index), NPT points at a
+ * time (float distances when ws->x32 is set). Sets u = distance to the
+ * nearest centre, l = distance to the second nearest (Hamerly's bounds),
+ * moves changed points between the running sums and sizes, and adds the
+ * number of changed labels to *changed. */
+static void assign_points(km_ws *ws, const int64_t *idx, int64_t m, int64_t *labels, double *u, double *l,
+                          double *sums, int64_t *sizes, int64_t *changed)
+{
+    const int64_t d = ws->d, k = ws->k, kp = ws->kq;
+    if (ws->x32) {
+        assign_points32(ws, idx, m, labels, u, l, sums, sizes, changed);
+        return;
+    }
+    for (int64_t i = 0; i < m; i += NPT) {
+        int64_t pt[NPT];
+        const double *xp[NPT];
+        double xs[NPT];
+        const int np = m - i < NPT ? (int)(m - i) : NPT;
+        for (int s = 0; s < NPT; s++) {
+            pt[s] = s < np ? (idx ? idx[i + s] : i + s) : pt[0];
+            xp[s] = ws->x + pt[s] * d;
+            xs[s] = ws->xsq[pt[s]];
+        }
+        ws->dotsn(xp, xs, ws->ct, ws->csq, d, kp, ws->buf);
+        for (int s = 0; s < np; s++) {
+            const double *row = ws->buf + s * kp;
+            int64_t best;
+            double d1, d2;
+            ws->scan2(row, k, &best, &d1, &d2);
+            const int64_t p = pt[s];
+            u[p] = sqrt(d1);
+            l[p] = sqrt(d2);
             relabel(ws, p, best, labels, sums, sizes, changed);
         }
     }
