@@ -125,7 +125,10 @@ typedef struct cx_job {
     int nl;                   /* ladder rungs, K = 2^j */
     dcx__km_run *runs;        /* (nl) the best restart so far of each rung; rung 0 (K = 1) unused */
     int *bestq;               /* (nl) its restart index, -1 before the first */
-    pthread_mutex_t *mu;      /* guards runs and bestq */
+    int *finished;            /* (nl) restarts of the rung finished */
+    int failed;               /* a restart failed: no fit waits any longer */
+    pthread_mutex_t *mu;      /* guards runs, bestq, finished, failed, cells */
+    pthread_cond_t *cv;       /* a rung finished or a restart failed */
     int scratch;              /* per-sample k-means state in the scratch file */
     const int64_t **cells;    /* (nl) winning labels per rung; rung 0: all zeros, the one cell of K = 1 */
     double *sse;              /* (nl, ng) */
@@ -147,7 +150,13 @@ static dcx_status kmeans_task(void *ctx, int64_t t)
     dcx__km_run run;
     dcx_status st = dcx__kmeans_restart(jb->z, jb->z32, jb->zsq, jb->rows, jb->r, (int64_t)1 << j, jb->p->max_iter,
                                         seed, q, jb->scratch, NULL, NULL, &run);
-    if (st != DCX_OK) return st;
+    if (st != DCX_OK) {
+        pthread_mutex_lock(jb->mu);
+        jb->failed = 1;
+        pthread_cond_broadcast(jb->cv);
+        pthread_mutex_unlock(jb->mu);
+        return st;
+    }
     /* Keep the best restart of the rung so far and free the other at once,
      * so that at most one set of labels per rung (plus the running tasks')
      * is alive. The lowest (inertia, restart index) wins whatever the order
@@ -160,18 +169,41 @@ static dcx_status kmeans_task(void *ctx, int64_t t)
         jb->bestq[j] = q;
         run = old;
     }
+    if (++jb->finished[j] == R) {
+        jb->cells[j] = jb->runs[j].labels;
+        pthread_cond_broadcast(jb->cv);
+    }
     pthread_mutex_unlock(jb->mu);
     dcx__km_run_free(&run);
     return DCX_OK;
 }
 
-/* Phase B: the cell fits of one rung, for every output group at once. */
+/* Phase B: the cell fits of one rung, for every output group at once:
+ * K = 1 first, then the largest K first. A fit waits until the restarts of
+ * its rung have finished; it is taken only after every restart has been
+ * started, so the wait ends (or a failed restart ends it). */
 static dcx_status fit_task(void *ctx, int64_t t)
 {
     cx_job *jb = ctx;
-    int j = jb->nl - 1 - (int)t;
+    int j = t == 0 ? 0 : jb->nl - (int)t;
+    if (j > 0) {
+        pthread_mutex_lock(jb->mu);
+        while (!jb->failed && jb->finished[j] < jb->p->restarts) pthread_cond_wait(jb->cv, jb->mu);
+        int failed = jb->failed;
+        pthread_mutex_unlock(jb->mu);
+        if (failed) return DCX_OK; /* the failing restart reports */
+    }
     return dcx__cell_fit_sse(jb->z, jb->rows, jb->r, jb->y, jb->dy, jb->goff, jb->ng, jb->cells[j], (int64_t)1 << j,
                              jb->folds, jb->yzero, jb->scratch, jb->sse + (int64_t)j * jb->ng);
+}
+
+/* Both phases in one pool: the restarts of every rung (tasks 0 … first_fit
+ * − 1), then the fits, which can start while the last restarts run. */
+static dcx_status ladder_task(void *ctx, int64_t t)
+{
+    cx_job *jb = ctx;
+    const int64_t first_fit = (int64_t)(jb->nl - 1) * jb->p->restarts;
+    return t < first_fit ? kmeans_task(ctx, t) : fit_task(ctx, t - first_fit);
 }
 
 /* Progress: rung j is reported once a fraction j/nl of all tasks is done. */
@@ -258,7 +290,7 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     double *ya = NULL, *z = NULL, *zsq = NULL, *yzero = NULL, *sst = NULL, *sse = NULL;
     float *z32 = NULL;
     int64_t *goff = NULL, *zeros = NULL, *icount = NULL;
-    int *bestq = NULL;
+    int *bestq = NULL, *finished = NULL;
     double *mean = NULL, *first = NULL, *blk = NULL;
     int *group = NULL;
     unsigned char *folds = NULL;
@@ -438,23 +470,41 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     dcx_status big = dcx__big_calloc(&zsq, nloc, sizeof *zsq, scratch);
     if (big == DCX_OK) big = dcx__big_calloc(&zeros, nloc, sizeof *zeros, scratch);
     if (big == DCX_OK) big = dcx__big_calloc(&z32, nloc * r, sizeof *z32, scratch);
-    ok = big == DCX_OK && LOCAL_ALLOC(runs, nl) && LOCAL_ALLOC(bestq, nl) && LOCAL_ALLOC(cells, nl) &&
+    ok = big == DCX_OK && LOCAL_ALLOC(runs, nl) && LOCAL_ALLOC(bestq, nl) && LOCAL_ALLOC(finished, nl) &&
+         LOCAL_ALLOC(cells, nl) &&
          LOCAL_ALLOC(sse, (int64_t)nl * ng) && LOCAL_ALLOC(yzero, dy);
     DCX_TRY(dcx_dist_agree(p->dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory")));
     dcx__row_norms(z, nloc, r, zsq);
     for (int64_t i = 0; i < nloc * r; i++) z32[i] = (float)z[i];
     for (int j = 0; j < nl; j++) bestq[j] = -1;
+    cells[0] = zeros;
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-    cx_job jb = {p,  &rows, r,    z,     zsq, z32,     ya,    dy,  goff, ng, yzero, folds + rows.row0,
-                 nl, runs,  bestq, &mu, scratch, cells, sse, 0,  0,  0};
+    pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+    cx_job jb = {.p = p,
+                 .rows = &rows,
+                 .r = r,
+                 .z = z,
+                 .zsq = zsq,
+                 .z32 = z32,
+                 .y = ya,
+                 .dy = dy,
+                 .goff = goff,
+                 .ng = ng,
+                 .yzero = yzero,
+                 .folds = folds + rows.row0,
+                 .nl = nl,
+                 .runs = runs,
+                 .bestq = bestq,
+                 .finished = finished,
+                 .mu = &mu,
+                 .cv = &cv,
+                 .scratch = scratch,
+                 .cells = cells,
+                 .sse = sse};
     jb.ntasks = (int64_t)(nl - 1) * R + nl;
     int threads = rows.size > 1 ? 1 : dcx_get_threads();
     if (p->progress) p->progress(p->progress_ctx, "complexity ladder", 0, nl);
-    DCX_TRY(dcx__parallel_tasks((int64_t)(nl - 1) * R, threads, kmeans_task, &jb, tick, &jb));
-    cells[0] = zeros;
-    for (int j = 1; j < nl; j++) cells[j] = runs[j].labels;
-    jb.done_before = (int64_t)(nl - 1) * R;
-    DCX_TRY(dcx__parallel_tasks(nl, threads, fit_task, &jb, tick, &jb));
+    DCX_TRY(dcx__parallel_tasks(jb.ntasks, threads, ladder_task, &jb, tick, &jb));
     jb.done_before = jb.ntasks;
     tick(&jb, NULL);
     if (p->progress) p->progress(p->progress_ctx, "complexity ladder", nl, nl);
@@ -506,6 +556,7 @@ fail:
         for (int j = 0; j < nl; j++) dcx__km_run_free(&runs[j]);
     free(runs);
     free(bestq);
+    free(finished);
     free(cells);
     dcx__big_free(ya);
     dcx__big_free(z);

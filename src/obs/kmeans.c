@@ -850,9 +850,12 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
                 }
             /* Tightening u to the exact distance rescues many points in
              * low dimension and few in high dimension, where it only
-             * costs a pass over the data: it is kept while it rescues at
-             * least a quarter of the candidates (retried every 8th
-             * iteration). Either way the assignments are Lloyd's. */
+             * costs a pass over the data. It costs about one distance
+             * and saves, for each point it rescues, a row of the kernel
+             * (~kq8/8 distances' worth): it is kept while it rescues at
+             * least a fraction 8/kq8 of the candidates (a quarter at K =
+             * 32, all of them for K <= 8), and retried every 8th
+             * iteration. Either way the assignments are Lloyd's. */
             int do_tight = tighten || it % 8 == 0;
             int64_t open = 0, rescued = 0;
             for (int64_t b0 = 0; b0 < n; b0 += FILTER_BLOCK) {
@@ -879,7 +882,7 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
                 /* the kernel reads the points in place: no gathering */
                 assign_points(&ws, fail_idx, nf, lab, u, l, sums, szl, &changed);
             }
-            if (do_tight) tighten = 4 * rescued >= open;
+            if (do_tight) tighten = rescued * ws.kq8 >= 8 * open;
         }
         if (trace) {
             double jt;
