@@ -96,6 +96,20 @@ typedef dcx_status (*dcx__task_fn)(void *ctx, int64_t task);
 typedef void (*dcx__tick_fn)(void *ctx, const void *pool);
 dcx_status dcx__parallel_tasks(int64_t ntasks, int threads, dcx__task_fn fn, void *ctx, dcx__tick_fn tick,
                                void *tick_ctx);
+
+/* Two streams of blocks: block b goes to stream b mod 2. read(ctx, k, b,
+ * &rows) reads block b into stream k's buffer (rows = 0: no more blocks);
+ * the reads happen one at a time, in block order. work(ctx, k, b, rows,
+ * nread) then processes it (nread: the rows read up to and including this
+ * block), outside the lock, while the other stream reads. With threads >= 2
+ * each stream has its own thread; with one, the blocks are processed in
+ * order. Each stream sees its blocks in order either way, so a stream that
+ * accumulates gets the same result for any thread count. BLAS runs
+ * single-threaded meanwhile. The first failure (read or work) stops both
+ * streams and is returned. (par.c) */
+typedef dcx_status (*dcx__stream_read_fn)(void *ctx, int stream, int64_t block, int64_t *rows);
+typedef dcx_status (*dcx__stream_work_fn)(void *ctx, int stream, int64_t block, int64_t rows, int64_t nread);
+dcx_status dcx__two_streams(int threads, dcx__stream_read_fn read, dcx__stream_work_fn work, void *ctx);
 int64_t dcx__pool_done(const void *pool);
 
 /* The m largest eigenvalues (ascending, into w[0..m); w must hold n values) and their eigenvectors

@@ -161,115 +161,64 @@ static void *read_block(void *arg)
 }
 
 /* ---- two streams ----
- * For d up to 2,048 (a covariance of at most 32 MiB) the blocks are dealt
- * alternately to two streams, each with its own S and s: stream k gets
- * blocks k, k+2, k+4, … in order. With two threads each stream runs on its
- * own thread with single-threaded BLAS; the threads take turns at the
- * source (reads stay sequential) and each shifts and multiplies its block
- * while the other reads, so both cores do dsyrk work and no BLAS thread
- * waits on a reader. With one thread the same blocks go to the same
- * streams one after the other. Either way each stream does the same
- * additions in the same order and S = S₀ + S₁ at the end, so the result
- * does not depend on the thread count. */
-#define NSTREAMS 2
-
+ * For d up to 1,448 (a second S of at most 16 MiB) the blocks are dealt
+ * alternately to two streams, each with its own S and column sums: stream
+ * k gets blocks k, k+2, k+4, … in order (dcx__two_streams, par.c). With two
+ * threads each stream runs on its own thread with single-threaded BLAS; the
+ * threads take turns at the source (reads stay sequential) and each
+ * multiplies its block while the other reads, converts and shifts, so both
+ * cores do dsyrk work and no BLAS thread waits on a reader. With one thread
+ * the same blocks go to the same streams one after the other. Either way
+ * each stream does the same additions in the same order and S = S₀ + S₁ at
+ * the end, so the result does not depend on the thread count. */
 typedef struct {
     dcx_source *src;
     const dcx__covacc *acc; /* shift and d */
     int64_t block_rows, total;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int64_t next;  /* index of the next block to read from src */
-    int64_t nread; /* rows read so far */
-    int done;      /* src used up, or a failure */
-    dcx_status st;
-    char msg[512];
-    double *buf[NSTREAMS], *s[NSTREAMS], *sum[NSTREAMS];
-    int64_t n[NSTREAMS];
-    int64_t first_rows; /* block 0, read by the caller into buf[0] */
+    double *buf[2], *s[2], *sum[2];
+    int64_t n[2];
+    int64_t first_rows; /* block 0, read and shifted by the caller into buf[0] */
     dcx_progress_fn progress;
     void *progress_ctx;
 } cov_streams;
 
-static void streams_fail(cov_streams *cs, dcx_status st, const char *msg)
+/* Block b into stream k's buffer, in slices of ~256 KiB, each shifted (and
+ * its column sums added) while it is still in the cache. */
+static dcx_status cov_read(void *ctx, int k, int64_t b, int64_t *rows)
 {
-    if (cs->st == DCX_OK) {
-        cs->st = st;
-        snprintf(cs->msg, sizeof cs->msg, "%s", msg);
+    cov_streams *cs = ctx;
+    const int64_t d = cs->acc->d;
+    const int64_t slice = d > 0 && d < 32768 ? 32768 / d : 1;
+    int64_t got = 0;
+    *rows = 0;
+    if (b == 0) {
+        *rows = cs->first_rows;
+        return DCX_OK;
     }
-    cs->done = 1;
-}
-
-/* Read the next block into stream k's buffer; the caller holds mu and it is
- * k's turn. Returns the rows read (0: nothing left or failure). */
-static int64_t streams_read(cov_streams *cs, int k)
-{
-    int64_t d = cs->acc->d, got = 0;
-    /* in slices of ~256 KiB, each shifted while it is still in the cache */
-    int64_t slice = d > 0 && d < 32768 ? 32768 / d : 1;
-    cs->next++;
     while (got < cs->block_rows) {
         int64_t want = cs->block_rows - got < slice ? cs->block_rows - got : slice, n = 0;
         double *x = cs->buf[k] + got * d;
         dcx_status st = dcx_source_read(cs->src, want, x, &n);
-        if (st != DCX_OK) {
-            streams_fail(cs, st, dcx_last_error());
-            return 0;
-        }
+        if (st != DCX_OK) return st;
         if (n == 0) break;
         dcx__covacc_shift_block(cs->acc, x, n, d, cs->sum[k]);
         got += n;
     }
-    if (got < cs->block_rows) cs->done = 1;
-    cs->nread += got;
-    return got;
+    *rows = got;
+    return DCX_OK;
 }
 
-static void streams_add(cov_streams *cs, int k, int64_t rows)
+static dcx_status cov_work(void *ctx, int k, int64_t b, int64_t rows, int64_t nread)
 {
-    int64_t d = cs->acc->d;
+    (void)b;
+    cov_streams *cs = ctx;
+    const int64_t d = cs->acc->d;
     dcx_status st = dcx__dsyrk_t(d, rows, 1.0, cs->buf[k], d, 1.0, cs->s[k], d);
-    if (st != DCX_OK) {
-        pthread_mutex_lock(&cs->mu);
-        streams_fail(cs, st, dcx_last_error());
-        pthread_cond_broadcast(&cs->cv); /* the other stream may be waiting for its turn */
-        pthread_mutex_unlock(&cs->mu);
-        return;
-    }
+    if (st != DCX_OK) return st;
     cs->n[k] += rows;
-}
-
-/* One stream on its own thread: wait for the turn, read, let the other
- * stream read while this one multiplies. */
-static void stream_run(cov_streams *cs, int k)
-{
-    for (;;) {
-        int64_t rows;
-        if (k == 0 && cs->first_rows > 0) {
-            rows = cs->first_rows;
-            cs->first_rows = 0;
-        } else {
-            pthread_mutex_lock(&cs->mu);
-            while (!cs->done && cs->next % NSTREAMS != k) pthread_cond_wait(&cs->cv, &cs->mu);
-            rows = cs->done ? 0 : streams_read(cs, k);
-            pthread_cond_broadcast(&cs->cv);
-            pthread_mutex_unlock(&cs->mu);
-            if (rows == 0) return;
-        }
-        streams_add(cs, k, rows);
-        if (k == 0 && cs->progress) {
-            pthread_mutex_lock(&cs->mu);
-            int64_t nread = cs->nread;
-            pthread_mutex_unlock(&cs->mu);
-            cs->progress(cs->progress_ctx, "covariance", nread, cs->total);
-        }
-    }
-}
-
-static void *stream1_main(void *arg)
-{
-    stream_run(arg, 1);
-    return NULL;
+    /* stream 0 runs in the calling thread */
+    if (k == 0 && cs->progress) cs->progress(cs->progress_ctx, "covariance", nread, cs->total);
+    return DCX_OK;
 }
 
 /* S += the rows left in src after the first block (already read into buf0
@@ -286,8 +235,6 @@ static dcx_status cov_two_streams(dcx_source *src, dcx__covacc *acc, double *buf
     cs.acc = acc;
     cs.block_rows = block_rows;
     cs.total = total;
-    cs.next = 1;
-    cs.nread = first;
     cs.first_rows = first;
     cs.progress = progress;
     cs.progress_ctx = progress_ctx;
@@ -297,30 +244,7 @@ static dcx_status cov_two_streams(dcx_source *src, dcx__covacc *acc, double *buf
     DCX_ALLOC(cs.buf[1], bufn);
     DCX_ALLOC(cs.s[1], d * d);
     DCX_ALLOC(cs.sum[1], d);
-    pthread_mutex_init(&cs.mu, NULL);
-    pthread_cond_init(&cs.cv, NULL);
-    int nthreads = dcx_get_threads(); /* before BLAS is set to one thread */
-    int old = dcx__blas_set_threads_raw(1);
-    pthread_t th;
-    int threaded = nthreads >= 2 && pthread_create(&th, NULL, stream1_main, &cs) == 0;
-    if (threaded) {
-        stream_run(&cs, 0);
-        pthread_join(th, NULL);
-    } else {
-        /* one thread: the same blocks to the same streams, in turn */
-        for (int64_t rows = first, k = 0; rows > 0 && cs.st == DCX_OK;) {
-            cs.first_rows = 0;
-            streams_add(&cs, (int)k, rows);
-            if (progress) progress(progress_ctx, "covariance", cs.nread, total);
-            if (cs.done) break;
-            k = cs.next % NSTREAMS;
-            rows = streams_read(&cs, (int)k);
-        }
-    }
-    dcx__blas_set_threads_raw(old);
-    pthread_cond_destroy(&cs.cv);
-    pthread_mutex_destroy(&cs.mu);
-    if (cs.st != DCX_OK) DCX_FAIL(cs.st, "%s", cs.msg);
+    DCX_TRY(dcx__two_streams(dcx_get_threads(), cov_read, cov_work, &cs));
     for (int64_t i = 0; i < d * d; i++) acc->s[i] += cs.s[1][i];
     for (int64_t j = 0; j < d; j++) acc->sum[j] += cs.sum[1][j];
     acc->n += cs.n[0] + cs.n[1];

@@ -93,3 +93,110 @@ dcx_status dcx__parallel_tasks(int64_t ntasks, int threads, dcx__task_fn fn, voi
     if (pl.fail_task < ntasks) return dcx_set_error(pl.fail_st, "%s", pl.fail_msg);
     return DCX_OK;
 }
+
+/* ---- two streams of blocks (see obs_internal.h) ---- */
+
+typedef struct streams {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int64_t next;  /* the next block to read */
+    int64_t nread; /* rows read so far */
+    int done;      /* the blocks are used up, or something failed */
+    dcx_status st;
+    char msg[512];
+    dcx__stream_read_fn read;
+    dcx__stream_work_fn work;
+    void *ctx;
+} streams;
+
+static void streams_fail(streams *ss, dcx_status st)
+{
+    if (ss->st == DCX_OK) {
+        ss->st = st;
+        snprintf(ss->msg, sizeof ss->msg, "%s", dcx_last_error());
+    }
+    ss->done = 1;
+}
+
+/* Read block b for stream k (the caller holds mu): its rows, 0 at the end
+ * or on failure. */
+static int64_t streams_read(streams *ss, int k, int64_t b)
+{
+    int64_t rows = 0;
+    dcx_status st = ss->read(ss->ctx, k, b, &rows);
+    ss->next++;
+    if (st != DCX_OK) {
+        streams_fail(ss, st);
+        return 0;
+    }
+    if (rows == 0) ss->done = 1;
+    ss->nread += rows;
+    return rows;
+}
+
+static void streams_work(streams *ss, int k, int64_t b, int64_t rows, int64_t nread)
+{
+    dcx_status st = ss->work(ss->ctx, k, b, rows, nread);
+    if (st != DCX_OK) {
+        pthread_mutex_lock(&ss->mu);
+        streams_fail(ss, st);
+        pthread_cond_broadcast(&ss->cv); /* the other stream may be waiting for its turn */
+        pthread_mutex_unlock(&ss->mu);
+    }
+}
+
+/* Stream k on its own thread: wait for its turn, read, then work while the
+ * other stream reads. */
+static void stream_loop(streams *ss, int k)
+{
+    for (;;) {
+        pthread_mutex_lock(&ss->mu);
+        while (!ss->done && ss->next % 2 != k) pthread_cond_wait(&ss->cv, &ss->mu);
+        const int64_t b = ss->next;
+        const int64_t rows = ss->done ? 0 : streams_read(ss, k, b), nread = ss->nread;
+        pthread_cond_broadcast(&ss->cv);
+        pthread_mutex_unlock(&ss->mu);
+        if (rows == 0) return;
+        streams_work(ss, k, b, rows, nread);
+    }
+}
+
+static void *stream1_main(void *arg)
+{
+    stream_loop(arg, 1);
+    return NULL;
+}
+
+dcx_status dcx__two_streams(int threads, dcx__stream_read_fn read, dcx__stream_work_fn work, void *ctx)
+{
+    streams ss;
+    memset(&ss, 0, sizeof ss);
+    ss.read = read;
+    ss.work = work;
+    ss.ctx = ctx;
+    if (pthread_mutex_init(&ss.mu, NULL) != 0)
+        return dcx_set_error(DCX_ERR_NOMEM, "could not create a mutex for the worker threads");
+    if (pthread_cond_init(&ss.cv, NULL) != 0) {
+        pthread_mutex_destroy(&ss.mu);
+        return dcx_set_error(DCX_ERR_NOMEM, "could not create a condition variable for the worker threads");
+    }
+    const int blas_old = dcx__blas_set_threads_raw(1);
+    pthread_t th;
+    if (threads >= 2 && pthread_create(&th, NULL, stream1_main, &ss) == 0) {
+        stream_loop(&ss, 0);
+        pthread_join(th, NULL);
+    } else { /* one thread: the same blocks to the same streams, in turn */
+        while (!ss.done) {
+            const int64_t b = ss.next;
+            const int k = (int)(b % 2);
+            const int64_t rows = streams_read(&ss, k, b);
+            if (rows == 0) break;
+            streams_work(&ss, k, b, rows, ss.nread);
+        }
+    }
+    dcx__blas_set_threads_raw(blas_old);
+    pthread_cond_destroy(&ss.cv);
+    pthread_mutex_destroy(&ss.mu);
+    if (ss.st != DCX_OK) return dcx_set_error(ss.st, "%s", ss.msg);
+    return DCX_OK;
+}

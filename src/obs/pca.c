@@ -7,11 +7,12 @@
  * X is read from its source in blocks of rows (~8 MB), converted to double
  * and centred on the fly (three passes: mean, scatter, projection), so that
  * the input is never held whole: memory is d² for the scatter plus two
- * blocks. The scatter is the sum of two partial scatters, the blocks read
- * in pairs and added to one or the other by two tasks of the pool (par.c)
- * with single-threaded BLAS; the projection and dsyevd run single-threaded:
- * the result is the same for any thread count. Distributed, the means and
- * the scatter are summed over the ranks.
+ * blocks. The scatter and the projection run on two streams of blocks
+ * (dcx__two_streams, par.c: one reads the next block while the other
+ * centres and multiplies, single-threaded BLAS): the scatter is the sum of
+ * two partial scatters, block 2m added to one and block 2m+1 to the other;
+ * dsyevd runs single-threaded: the result is the same for any thread
+ * count. Distributed, the means and the scatter are summed over the ranks.
  *
  * Wide X (N < d, e.g. convolutional activations): the d x d scatter would
  * cost O(N d²) time, d² memory and an O(d³) eigen-decomposition. Instead the
@@ -143,25 +144,57 @@ static dcx_status read_rows(dcx_source *src, int64_t want, double *blk, int64_t 
     return dcx__check_finite_rows(blk, g0, want, d, what);
 }
 
-/* Scatter of the scatter route: blocks are read in pairs, block 2m added
- * to c[0] and block 2m+1 to c[1] by two tasks, whatever the thread count. */
-typedef struct scat_job {
-    const double *blk[2];
-    int64_t b[2], d;
-    double *c[2];
-} scat_job;
-
-static dcx_status scat_task(void *ctx, int64_t t)
-{
-    scat_job *jb = ctx;
-    if (jb->b[t] == 0) return DCX_OK;
-    return dcx__dsyrk_t(jb->d, jb->b[t], 1.0, jb->blk[t], jb->d, 1.0, jb->c[t], jb->d);
-}
-
 static void centre_rows(double *blk, int64_t b, int64_t d, const double *mean)
 {
     for (int64_t i = 0; i < b; i++)
         for (int64_t j = 0; j < d; j++) blk[i * d + j] -= mean[j];
+}
+
+/* Passes 2 and 3 of the scatter route on two streams of blocks
+ * (dcx__two_streams): block b (rows b·bs …) goes to stream b mod 2, which
+ * centres it and adds its scatter to c[k] (pass 2: block 2m to c[0], 2m+1
+ * to c[1], whatever the thread count) or projects it into its rows of z
+ * (pass 3), while the other stream reads. */
+typedef struct pass_job {
+    dcx_source *x;
+    const char *what;
+    int64_t n, d, bs, g0; /* this rank's rows, columns, rows per block, global index of row 0 */
+    const double *mean;
+    double *blk[2];
+    double *c[2];    /* pass 2: (d, d) partial scatters */
+    const double *v; /* pass 3: (d, r) components */
+    int64_t r;
+    double *z;       /* pass 3: (n, r) */
+} pass_job;
+
+static dcx_status pass_read(void *ctx, int k, int64_t b, int64_t *rows)
+{
+    pass_job *jb = ctx;
+    const int64_t i0 = b * jb->bs;
+    *rows = 0;
+    if (i0 >= jb->n) return DCX_OK;
+    const int64_t m = jb->n - i0 < jb->bs ? jb->n - i0 : jb->bs;
+    dcx_status st = read_rows(jb->x, m, jb->blk[k], jb->d, jb->g0 + i0, jb->what);
+    if (st == DCX_OK) *rows = m;
+    return st;
+}
+
+static dcx_status scatter_work(void *ctx, int k, int64_t b, int64_t rows, int64_t nread)
+{
+    (void)b;
+    (void)nread;
+    pass_job *jb = ctx;
+    centre_rows(jb->blk[k], rows, jb->d, jb->mean);
+    return dcx__dsyrk_t(jb->d, rows, 1.0, jb->blk[k], jb->d, 1.0, jb->c[k], jb->d);
+}
+
+static dcx_status project_work(void *ctx, int k, int64_t b, int64_t rows, int64_t nread)
+{
+    (void)nread;
+    pass_job *jb = ctx;
+    centre_rows(jb->blk[k], rows, jb->d, jb->mean);
+    return dcx__dgemm(0, 0, rows, jb->r, jb->d, 1.0, jb->blk[k], jb->d, jb->v, jb->r, 0.0,
+                      jb->z + b * jb->bs * jb->r, jb->r);
 }
 
 dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *what, int64_t rmax, double keep,
@@ -213,19 +246,8 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     w = dcx__calloc((size_t)d, sizeof *w);
     st = c && c1 && w ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
     if (st == DCX_OK) st = dcx_source_rewind(x);
-    scat_job sj = {{blk[0], blk[1]}, {0, 0}, d, {c, c1}};
-    for (int64_t i0 = 0; i0 < n && st == DCX_OK;) {
-        for (int t = 0; t < 2; t++) {
-            int64_t b = n - i0 < bs ? n - i0 : bs;
-            sj.b[t] = b;
-            if (b > 0 && st == DCX_OK) {
-                st = read_rows(x, b, blk[t], d, rows->row0 + i0, what);
-                centre_rows(blk[t], b, d, mean);
-            }
-            i0 += b;
-        }
-        if (st == DCX_OK) st = dcx__parallel_tasks(2, threads, scat_task, &sj, NULL, NULL);
-    }
+    pass_job pj = {x, what, n, d, bs, rows->row0, mean, {blk[0], blk[1]}, {c, c1}, NULL, 0, NULL};
+    if (st == DCX_OK) st = dcx__two_streams(threads, pass_read, scatter_work, &pj);
     DCX_TRY(dcx_dist_agree(rows->dist, st));
     for (int64_t i = 0; i < d; i++)
         for (int64_t j = i; j < d; j++) c[i * d + j] += c1[i * d + j];
@@ -266,17 +288,10 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
      * arithmetic for any thread count) */
     st = dcx__big_calloc(&zz, n * r, sizeof *zz, scratch);
     if (st == DCX_OK) st = dcx_source_rewind(x);
-    {
-        int old = dcx__blas_set_threads_raw(1);
-        for (int64_t i0 = 0; i0 < n && st == DCX_OK; i0 += bs) {
-            int64_t b = n - i0 < bs ? n - i0 : bs;
-            st = read_rows(x, b, blk[0], d, rows->row0 + i0, what);
-            if (st != DCX_OK) break;
-            centre_rows(blk[0], b, d, mean);
-            st = dcx__dgemm(0, 0, b, r, d, 1.0, blk[0], d, v, r, 0.0, zz + i0 * r, r);
-        }
-        dcx__blas_set_threads_raw(old);
-    }
+    pj.v = v;
+    pj.r = r;
+    pj.z = zz;
+    if (st == DCX_OK) st = dcx__two_streams(threads, pass_read, project_work, &pj);
     DCX_TRY(dcx_dist_agree(rows->dist, st));
     *z = zz;
     zz = NULL;
