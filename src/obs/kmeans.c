@@ -163,25 +163,30 @@ static double dist2(const double *a, const double *b, int64_t d)
         }                                                                                                            \
     }
 
+/* name_fn, and name_base (baseline x86-64) and name_avx2 (AVX2+FMA) around
+ * name_body. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DEFINE_DOTSN_AVX2(name, T)                                                                                   \
+    __attribute__((target("avx2,fma"))) static void name##_avx2(const T *const *x, const T *xs, const T *ct,       \
+                                                                const T *csq, int64_t d, int64_t kp, T *out)        \
+    {                                                                                                                \
+        name##_body(x, xs, ct, csq, d, kp, out);                                                                     \
+    }
+#else
+#define DEFINE_DOTSN_AVX2(name, T)
+#endif
+#define DEFINE_DOTSN_BUILDS(name, T)                                                                                 \
+    typedef void (*name##_fn)(const T *const *, const T *, const T *, const T *, int64_t, int64_t, T *);           \
+    static void name##_base(const T *const *x, const T *xs, const T *ct, const T *csq, int64_t d, int64_t kp,       \
+                            T *out)                                                                                  \
+    {                                                                                                                \
+        name##_body(x, xs, ct, csq, d, kp, out);                                                                     \
+    }                                                                                                                \
+    DEFINE_DOTSN_AVX2(name, T)
+
 DEFINE_DOTSN(dotsn_body, double, v4d, v4du, 4, POS4)
 
-typedef void (*dotsn_fn)(const double *const *, const double *, const double *, const double *, int64_t, int64_t,
-                         double *);
-
-static void dotsn_base(const double *const *x, const double *xs, const double *ct, const double *csq, int64_t d,
-                       int64_t kp, double *out)
-{
-    dotsn_body(x, xs, ct, csq, d, kp, out);
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2,fma"))) static void dotsn_avx2(const double *const *x, const double *xs,
-                                                           const double *ct, const double *csq, int64_t d,
-                                                           int64_t kp, double *out)
-{
-    dotsn_body(x, xs, ct, csq, d, kp, out);
-}
-#endif
+DEFINE_DOTSN_BUILDS(dotsn, double)
 
 /* The nearest and second-nearest of the k distances row (kp entries, a
  * multiple of 4, 32-byte aligned; the padding is ignored): *best the lowest
@@ -274,23 +279,7 @@ typedef int v8si __attribute__((vector_size(32)));
 /* dotsn_body in float: kp a multiple of 8. */
 DEFINE_DOTSN(dotsn32_body, float, v8f, v8fu, 8, POS8)
 
-typedef void (*dotsn32_fn)(const float *const *, const float *, const float *, const float *, int64_t, int64_t,
-                           float *);
-
-static void dotsn32_base(const float *const *x, const float *xs, const float *ct, const float *csq, int64_t d,
-                         int64_t kp, float *out)
-{
-    dotsn32_body(x, xs, ct, csq, d, kp, out);
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2,fma"))) static void dotsn32_avx2(const float *const *x, const float *xs,
-                                                             const float *ct, const float *csq, int64_t d,
-                                                             int64_t kp, float *out)
-{
-    dotsn32_body(x, xs, ct, csq, d, kp, out);
-}
-#endif
+DEFINE_DOTSN_BUILDS(dotsn32, float)
 
 /* As scan2_body on k floats, k a multiple of 8 (row 32-byte aligned;
  * padding columns hold +∞): the lowest index of the minimum and the two
