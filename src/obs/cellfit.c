@@ -11,14 +11,23 @@
  * one predicts the global mean. Cells are visited in order, so the error sum
  * is reproducible.
  *
- * The fits are built from sums over the samples, so that each process of a
- * distributed run contributes its own: a first pass sums x and y per cell
- * and fold (the means x̄_T, ȳ_T), a second the centred X_cᵀX_c and Y_cᵀX_c,
- * each summed over the ranks; every rank then solves the same ridge
- * problems and predicts its own samples, and the squared errors are summed.
- * Centring with the exact means of the part (two passes) avoids the
- * cancellation of raw sums around a large mean. The cells are fitted in
- * batches whose sums take at most 32 MiB. */
+ * Everything is built from sums over the samples, so that each process of
+ * a distributed run contributes its own: a first pass sums x and y per part
+ * (cell and fold; the means x̄, ȳ), a second the part's centred moments
+ *     A = Σ (x − x̄)(x − x̄)ᵀ,  C = Σ (y − ȳ)(x − x̄)ᵀ,  s_j = Σ (y_j − ȳ_j)²,
+ * each summed over the ranks. Centring with the exact means of the part
+ * (two passes) avoids the cancellation of raw sums around a large mean.
+ * Every rank then solves the same ridge problems, and the error of a fit W
+ * (trained on part T) on the other fold E of the cell comes from E's
+ * moments alone: with δx = x̄_E − x̄_T, δy = ȳ_E − ȳ_T and w_j the row of Wᵀ
+ * for output j, the cross terms vanish about E's own mean and
+ *     Σ_{i∈E} (y_ij − ŷ_ij)² = s_j − 2 w_j·c_j + w_jᵀ A w_j + n_E (δy_j − w_j·δx)²
+ * (c_j the row j of E's C). The samples are not visited again to predict
+ * them: the pass that would compute n_E·r·d_y products costs r²·d_y per
+ * part instead, less whenever a part holds more than r samples. A part's
+ * error is clamped at 0 (its terms cancel to rounding when the fit is
+ * exact). Parts are visited in order, so the error sum is reproducible. The
+ * cells are fitted in batches whose sums take at most 32 MiB. */
 #include <math.h>
 #include <string.h>
 
@@ -35,40 +44,12 @@ double dcx__entropy_counts(const int64_t *c, int64_t m, int64_t total)
     return h;
 }
 
-/* sse[g] += Σ_i Σ_{j in group g} (y_idx[i],j − pred_j − p_ij)², with p the
- * rows of `pr` (NULL: 0). The order of the sums is fixed: samples, then
- * columns, each group on its own. */
-static void add_sse(const double *y, int64_t dy, const int64_t *goff, int ng, const int64_t *idx, int64_t m,
-                    const double *pred, const double *pr, double *sse)
-{
-    for (int64_t i = 0; i < m; i++) {
-        const double *yi = y + idx[i] * dy;
-        const double *pi = pr ? pr + i * dy : NULL;
-        for (int g = 0; g < ng; g++) {
-            double s = sse[g];
-            if (pi)
-                for (int64_t j = goff[g]; j < goff[g + 1]; j++) {
-                    double t = yi[j] - pred[j] - pi[j];
-                    s += t * t;
-                }
-            else
-                for (int64_t j = goff[g]; j < goff[g + 1]; j++) {
-                    double t = yi[j] - pred[j];
-                    s += t * t;
-                }
-            sse[g] = s;
-        }
-    }
-}
-
-/* Rows per chunk when the parts are gathered for the sums and predicted:
- * the buffers stay small (chunk x (r + dy)) however large a cell is. */
+/* Rows per chunk when the parts are gathered for the sums: the buffers
+ * stay small (chunk x (r + dy)) however large a cell is. */
 #define CHUNK 1024
 /* Doubles of moments held at once (32 MiB): the cells are fitted in batches
  * of at most this many sums. */
 #define MOM_BUDGET ((int64_t)1 << 22)
-
-enum { FIT_SKIP, FIT_GLOBAL, FIT_MEAN, FIT_LINEAR };
 
 /* Rows idx[0..m) of a (., cols), minus `sub` (cols), into dst (m, cols). */
 static void gather_centred(const double *a, int64_t cols, const int64_t *idx, int64_t m, const double *sub,
@@ -83,6 +64,45 @@ static void gather_centred(const double *a, int64_t cols, const int64_t *idx, in
 
 #define LOCAL_ALLOC(ptr, count) (((ptr) = dcx__calloc((size_t)(count), sizeof *(ptr))) != NULL)
 
+/* The error of predicting part e (moments mom_e, means me: x̄ then ȳ,
+ * count ne) with ŷ = ȳ_T + (x − x̄_T) W (wt = Wᵀ (dy, r), NULL: ŷ = ȳ_T,
+ * here mt = ȳ_T alone), added per output group to sse. aw (r, r) and
+ * mw (dy, r) are work space. */
+static dcx_status add_part_error(const double *mom_e, const double *me, int64_t ne, const double *mt,
+                                 const double *wt, int64_t r, int64_t dy, const int64_t *goff, int ng, double *aw,
+                                 double *mw, double *sse)
+{
+    const double *ae = mom_e, *ce = ae + r * r, *se = ce + dy * r;
+    const double *xe = me, *ye = me + r, *xt = mt, *yt = mt + r;
+    const double n = (double)ne;
+    if (wt) { /* M = Wᵀ A_E, A_E made whole from its upper triangle */
+        memcpy(aw, ae, (size_t)(r * r) * sizeof *aw);
+        dcx__sym_upper_to_full(aw, r, r);
+        dcx_status st = dcx__dgemm(0, 0, dy, r, r, 1.0, wt, r, aw, r, 0.0, mw, r);
+        if (st != DCX_OK) return st;
+    }
+    for (int g = 0; g < ng; g++) {
+        double e = 0;
+        for (int64_t j = goff[g]; j < goff[g + 1]; j++) {
+            double dj = ye[j] - yt[j], t = se[j];
+            if (wt) {
+                const double *w = wt + j * r, *c = ce + j * r, *m = mw + j * r;
+                double lin = 0, quad = 0, shift = 0;
+                for (int64_t k = 0; k < r; k++) {
+                    lin += w[k] * c[k];
+                    quad += w[k] * m[k];
+                    shift += w[k] * (xe[k] - xt[k]);
+                }
+                t += quad - 2.0 * lin;
+                dj -= shift;
+            }
+            e += t + n * dj * dj;
+        }
+        sse[g] += e > 0 ? e : 0.0;
+    }
+    return DCX_OK;
+}
+
 dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, const double *y, int64_t dy,
                              const int64_t *goff, int ng, const int64_t *cell, int64_t k, const unsigned char *fold,
                              const double *ybar_global, int scratch, double *sse)
@@ -91,20 +111,19 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
     const dcx_dist *dist = rows->dist;
     const int64_t n = rows->nloc, parts = 2 * k;
     int64_t *off = NULL, *idx = NULL, *fill = NULL, *cnt = NULL;
-    double *xc = NULL, *yc = NULL, *pr = NULL, *mean = NULL, *mom = NULL;
-    unsigned char *mode = NULL;
-    /* per part: the means of x and y, then the centred XᵀX (r, r) and
-     * (Y−ȳ)ᵀ(X−x̄) (dy, r), which the solve turns into Wᵀ */
-    const int64_t mrow = r + dy, srow = r * r + dy * r;
+    double *xc = NULL, *yc = NULL, *mean = NULL, *mom = NULL, *aw = NULL, *wt = NULL, *mw = NULL, *gm = NULL;
+    /* per part: the means of x and y, then the centred XᵀX (r, r), (Y−ȳ)ᵀ(X−x̄)
+     * (dy, r) and Σ (y − ȳ)² (dy) */
+    const int64_t mrow = r + dy, srow = r * r + dy * r + dy;
     int64_t cb = MOM_BUDGET / (2 * (mrow + srow));
     if (cb < 1) cb = 1;
     if (cb > k) cb = k;
     int ok = dcx__big_calloc(&idx, n, sizeof *idx, scratch) == DCX_OK && LOCAL_ALLOC(off, parts + 1) &&
-             LOCAL_ALLOC(fill, parts) &&
-             LOCAL_ALLOC(cnt, parts) && LOCAL_ALLOC(xc, CHUNK * r) && LOCAL_ALLOC(yc, CHUNK * dy) &&
-             LOCAL_ALLOC(pr, CHUNK * dy) && LOCAL_ALLOC(mean, 2 * cb * mrow) && LOCAL_ALLOC(mom, 2 * cb * srow) &&
-             LOCAL_ALLOC(mode, 2 * cb);
+             LOCAL_ALLOC(fill, parts) && LOCAL_ALLOC(cnt, parts) && LOCAL_ALLOC(xc, CHUNK * r) &&
+             LOCAL_ALLOC(yc, CHUNK * dy) && LOCAL_ALLOC(mean, 2 * cb * mrow) && LOCAL_ALLOC(mom, 2 * cb * srow) &&
+             LOCAL_ALLOC(aw, r * r) && LOCAL_ALLOC(wt, dy * r) && LOCAL_ALLOC(mw, dy * r) && LOCAL_ALLOC(gm, mrow);
     DCX_TRY(dcx_dist_agree(dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "cell fits: out of memory")));
+    memcpy(gm + r, ybar_global, (size_t)dy * sizeof *gm); /* x part unused: no slope */
     /* Counting sort of this rank's samples by part p = 2·cell + fold. */
     for (int64_t i = 0; i < n; i++) {
         DCX_ASSERT(cell[i] >= 0 && cell[i] < k && fold[i] < 2);
@@ -134,70 +153,59 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
             }
         }
         DCX_TRY(dcx_dist_sum_f64(dist, mean, nb * mrow));
-        for (int64_t b = 0; b < nb; b++) {
-            const int64_t p = 2 * q0 + b, nt = cnt[p], ne = cnt[p ^ 1];
-            if (nt > 0)
-                for (int64_t j = 0; j < mrow; j++) mean[b * mrow + j] /= (double)nt;
-            /* training part p predicts the cell's other fold p ^ 1 */
-            mode[b] = ne == 0 ? FIT_SKIP : nt == 0 ? FIT_GLOBAL : nt < r + 2 ? FIT_MEAN : FIT_LINEAR;
-        }
-        /* 2. the centred sums of the parts to fit */
+        for (int64_t b = 0; b < nb; b++)
+            if (cnt[2 * q0 + b] > 0)
+                for (int64_t j = 0; j < mrow; j++) mean[b * mrow + j] /= (double)cnt[2 * q0 + b];
+        /* 2. the centred moments of every part */
         memset(mom, 0, (size_t)(nb * srow) * sizeof *mom);
         st = DCX_OK;
         for (int64_t b = 0; b < nb && st == DCX_OK; b++) {
-            if (mode[b] != FIT_LINEAR) continue;
             const int64_t p = 2 * q0 + b;
             const double *xm = mean + b * mrow, *ym = xm + r;
-            double *a = mom + b * srow, *wt = a + r * r;
+            double *a = mom + b * srow, *c = a + r * r, *sq = c + dy * r;
             for (int64_t c0 = off[p]; c0 < off[p + 1] && st == DCX_OK; c0 += CHUNK) {
                 int64_t cn = off[p + 1] - c0 < CHUNK ? off[p + 1] - c0 : CHUNK;
                 gather_centred(z, r, idx + c0, cn, xm, xc);
                 gather_centred(y, dy, idx + c0, cn, ym, yc);
+                for (int64_t i = 0; i < cn; i++)
+                    for (int64_t j = 0; j < dy; j++) sq[j] += yc[i * dy + j] * yc[i * dy + j];
                 st = dcx__dsyrk_t(r, cn, 1.0, xc, r, 1.0, a, r);
-                if (st == DCX_OK) st = dcx__dgemm(1, 0, dy, r, cn, 1.0, yc, dy, xc, r, 1.0, wt, r);
+                if (st == DCX_OK) st = dcx__dgemm(1, 0, dy, r, cn, 1.0, yc, dy, xc, r, 1.0, c, r);
             }
         }
         DCX_TRY(dcx_dist_agree(dist, st));
         DCX_TRY(dcx_dist_sum_f64(dist, mom, nb * srow));
-        /* 3. the ridge solves, the same on every rank:
-         * (X_cᵀX_c + ρI) W = X_cᵀ Y_c, Wᵀ (dy, r) in place */
+        /* 3. per cell and training fold, the same on every rank: the ridge
+         * solve (X_cᵀX_c + ρI) W = X_cᵀ Y_c on copies of the training part's
+         * moments, then the error on the cell's other fold */
         for (int64_t b = 0; b < nb; b++) {
-            if (mode[b] != FIT_LINEAR) continue;
-            double *a = mom + b * srow, *wt = a + r * r;
-            double trace = 0;
-            for (int64_t j = 0; j < r; j++) trace += a[j * r + j];
-            if (!(trace > 0)) { /* all training inputs coincide: no slope to fit */
-                mode[b] = FIT_MEAN;
+            const int64_t p = 2 * q0 + b, nt = cnt[p], ne = cnt[p ^ 1];
+            const double *mt = mean + b * mrow, *me = mean + (b ^ 1) * mrow, *mom_e = mom + (b ^ 1) * srow;
+            if (ne == 0) continue; /* nothing to predict */
+            if (nt == 0) { /* an empty training part: the global mean */
+                DCX_TRY(add_part_error(mom_e, me, ne, gm, NULL, r, dy, goff, ng, aw, mw, sse));
                 continue;
             }
-            double rho = 1e-6 * trace / (double)r;
-            for (int64_t j = 0; j < r; j++) a[j * r + j] += rho;
-            st = dcx__dposv_cm(r, dy, a, r, wt, r);
-            if (st != DCX_OK)
-                DCX_FAIL(DCX_ERR_NUMERIC, "ridge fit in cell %lld: %s", (long long)(q0 + b / 2), dcx_last_error());
-        }
-        /* 4. predict this rank's samples of the other folds:
-         * ŷ = ȳ_T + (x − x̄_T) W, cells and folds in order */
-        for (int64_t b = 0; b < nb; b++) {
-            const int64_t te = (2 * q0 + b) ^ 1;
-            const int64_t *ti = idx + off[te], ne = off[te + 1] - off[te];
-            const double *xm = mean + b * mrow, *ym = xm + r, *wt = mom + b * srow + r * r;
-            if (mode[b] == FIT_SKIP || ne == 0) continue;
-            if (mode[b] == FIT_GLOBAL) {
-                add_sse(y, dy, goff, ng, ti, ne, ybar_global, NULL, sse);
-            } else if (mode[b] == FIT_MEAN) {
-                add_sse(y, dy, goff, ng, ti, ne, ym, NULL, sse);
-            } else {
-                for (int64_t c0 = 0; c0 < ne; c0 += CHUNK) {
-                    int64_t cn = ne - c0 < CHUNK ? ne - c0 : CHUNK;
-                    gather_centred(z, r, ti + c0, cn, xm, xc);
-                    DCX_TRY(dcx__dgemm(0, 1, cn, dy, r, 1.0, xc, r, wt, r, 0.0, pr, dy));
-                    add_sse(y, dy, goff, ng, ti + c0, cn, ym, pr, sse);
+            int linear = nt >= r + 2;
+            if (linear) {
+                const double *a = mom + b * srow, *c = a + r * r;
+                double trace = 0;
+                for (int64_t j = 0; j < r; j++) trace += a[j * r + j];
+                linear = trace > 0; /* all training inputs coincide: no slope to fit */
+                if (linear) {
+                    double rho = 1e-6 * trace / (double)r;
+                    memcpy(aw, a, (size_t)(r * r) * sizeof *aw);
+                    memcpy(wt, c, (size_t)(dy * r) * sizeof *wt);
+                    for (int64_t j = 0; j < r; j++) aw[j * r + j] += rho;
+                    st = dcx__dposv_cm(r, dy, aw, r, wt, r);
+                    if (st != DCX_OK)
+                        DCX_FAIL(DCX_ERR_NUMERIC, "ridge fit in cell %lld: %s", (long long)(q0 + b / 2),
+                                 dcx_last_error());
                 }
             }
+            DCX_TRY(add_part_error(mom_e, me, ne, mt, linear ? wt : NULL, r, dy, goff, ng, aw, mw, sse));
         }
     }
-    DCX_TRY(dcx_dist_sum_f64(dist, sse, ng));
 fail:
     free(off);
     free(fill);
@@ -205,9 +213,11 @@ fail:
     free(cnt);
     free(xc);
     free(yc);
-    free(pr);
     free(mean);
     free(mom);
-    free(mode);
+    free(aw);
+    free(wt);
+    free(mw);
+    free(gm);
     return st;
 }
