@@ -67,6 +67,17 @@ int dcx_get_threads(void);
  * Owned by the library. */
 const char *dcx_blas_config(void);
 
+/* Run the BLAS single-threaded from here on and stop its worker threads.
+ * OpenBLAS starts them when it is loaded (and whenever its thread count is
+ * set) and lets them spin for about 0.1 s of CPU time before they sleep; on
+ * a small machine that spin takes a core from the library's own threads.
+ * For work that parallelises itself and calls the BLAS single-threaded
+ * inside (complexity, patterns): the deepcx tool calls it for those.
+ * dcx_get_threads() is unchanged; dcx_set_threads() makes the BLAS
+ * threaded again. Call it only while no other thread is inside a BLAS
+ * call. Only the thread count changes with other BLAS libraries. */
+void dcx_blas_release_threads(void);
+
 #ifdef __cplusplus
 }
 #endif

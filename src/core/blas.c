@@ -45,6 +45,18 @@ int dcx_get_threads(void)
     return g_threads;
 }
 
+/* OpenBLAS (pthreads build): joins its worker threads; exec_blas starts
+ * them again when needed. Weak, so that another BLAS links as well. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+void dcx_blas_release_threads(void)
+{
+    /* one thread first: setting the count after the shutdown would start
+     * the workers again */
+    openblas_set_num_threads(1);
+    if (blas_thread_shutdown_) blas_thread_shutdown_();
+}
+
 const char *dcx_blas_config(void)
 {
     static _Thread_local char buf[256];

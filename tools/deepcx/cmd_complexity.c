@@ -262,6 +262,7 @@ int cmd_complexity(int argc, char **argv)
     }
     if (json && cli_check_output(json)) goto out;
     dcx_set_threads((int)threads);
+    dcx_blas_release_threads(); /* the measurement runs its own threads, BLAS inside them */
 
     dcx_open_opts oo;
     dcx_open_opts_default(&oo);
