@@ -648,7 +648,7 @@ static int draw_d2(const km_ws *ws, const double *closest, const double *tot, do
  * the potentials of the candidates are summed per rank (tp, P x trials), so
  * that every rank also knows each rank's part of the new potential. */
 static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *closest, double *cand, double *tp,
-                                double *tot)
+                                double *tot, double *keep)
 {
     dcx_status st = DCX_OK;
     const dcx__rows *rw = ws->rows;
@@ -700,6 +700,7 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
                     double v = row[t];
                     mine[t] += v < ci ? v : ci;
                 }
+                if (keep) memcpy(keep + (i + s) * trials, row, (size_t)trials * sizeof *keep);
             }
         }
         DCX_TRY(dcx_dist_sum_f64(rw->dist, tp, P * trials));
@@ -712,22 +713,29 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
         for (int64_t t = 1; t < trials; t++)
             if (tpot[t] < tpot[bt]) bt = t;
         memcpy(c + q * d, cand + bt * d, (size_t)d * sizeof *c);
-        /* the winner alone: each distance is its own chain over j, the same
-         * whichever column the centre sits in */
-        load_centres(ws, cand + bt * d, 1);
-        for (int64_t i = 0; i < n; i += NPT) {
-            const double *xp[NPT];
-            double xs[NPT];
-            const int64_t np = n - i < NPT ? n - i : NPT;
-            for (int64_t s = 0; s < NPT; s++) {
-                const int64_t pi = s < np ? i + s : i;
-                xp[s] = ws->x + pi * d;
-                xs[s] = ws->xsq[pi];
+        if (keep) { /* the winner's distances, kept from the first pass */
+            for (int64_t i = 0; i < n; i++) {
+                const double v = keep[i * trials + bt];
+                if (v < closest[i]) closest[i] = v;
             }
-            ws->dotsn(xp, xs, ws->ct, ws->csq, d, ws->kq, ws->buf);
-            for (int64_t s = 0; s < np; s++) {
-                const double v = ws->buf[s * ws->kq];
-                if (v < closest[i + s]) closest[i + s] = v;
+        } else {
+            /* the winner alone: each distance is its own chain over j, the same
+             * whichever column the centre sits in */
+            load_centres(ws, cand + bt * d, 1);
+            for (int64_t i = 0; i < n; i += NPT) {
+                const double *xp[NPT];
+                double xs[NPT];
+                const int64_t np = n - i < NPT ? n - i : NPT;
+                for (int64_t s = 0; s < NPT; s++) {
+                    const int64_t pi = s < np ? i + s : i;
+                    xp[s] = ws->x + pi * d;
+                    xs[s] = ws->xsq[pi];
+                }
+                ws->dotsn(xp, xs, ws->ct, ws->csq, d, ws->kq, ws->buf);
+                for (int64_t s = 0; s < np; s++) {
+                    const double v = ws->buf[s * ws->kq];
+                    if (v < closest[i + s]) closest[i + s] = v;
+                }
             }
         }
         /* the new potential: each rank's part was summed above, in the
@@ -817,7 +825,14 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
     const int q = restart;
     dcx_rng rng;
     dcx_rng_seed_stream(&rng, seed, (uint64_t)q);
-    DCX_TRY(seed_plusplus(&ws, &rng, cen, u, cand, tp, tot));
+    /* the candidates' distances of the seeding's first pass are kept for
+     * its second (n x trials doubles) unless they would take more than
+     * 32 MiB or the per-sample state lives in the scratch file */
+    double *keep = NULL;
+    if (!scratch && n * trials <= ((int64_t)4 << 20)) keep = dcx__calloc((size_t)(n * trials), sizeof *keep);
+    st = seed_plusplus(&ws, &rng, cen, u, cand, tp, tot, keep);
+    free(keep);
+    DCX_TRY(st);
     if (use32) ws.x32 = x32; /* from here on, the assignments */
     for (int64_t i = 0; i < n; i++) lab[i] = -1;
     int it, conv = 0, tighten = 1;
