@@ -278,6 +278,122 @@ fail:
  * collective. */
 #define LOCAL_ALLOC(ptr, count) (((ptr) = dcx__calloc((size_t)(count), sizeof *(ptr))) != NULL)
 
+/* 1b. The outputs, read, checked and centred side by side (the shared
+ * state of run(), filled by read_outputs, which may run on a thread of its
+ * own while the PCA reads X). */
+typedef struct y_job {
+    dcx_source *const *ys;
+    int ny, single, scratch;
+    const dcx__rows *rows;
+    const dcx_complexity_params *p;
+    int64_t dyall, cmax, cnt, bs;
+    double *ya, *sst, *mean, *first;
+    int64_t *goff, *icount;
+    int *group;
+    int ng, ybad; /* ybad (single): 1 every output the same, 2 zero variance */
+    int64_t dy;
+    dcx_status st;
+    char msg[1024]; /* the error, when read on another thread */
+} y_job;
+
+static dcx_status read_outputs(y_job *yj)
+{
+    dcx_status st = DCX_OK;
+    dcx_source *const *ys = yj->ys;
+    const int ny = yj->ny, single = yj->single;
+    const dcx__rows *rows = yj->rows;
+    const dcx_complexity_params *p = yj->p;
+    const int64_t nloc = rows->nloc, dyall = yj->dyall, bs = yj->bs;
+    double *ya = NULL, *blk = NULL, *sst = yj->sst, *mean = yj->mean, *first = yj->first;
+    int64_t *goff = yj->goff, *icount = yj->icount;
+    int *group = yj->group;
+    char name[32];
+    int ng = 0, ybad = 0;
+    int64_t dy = 0;
+    blk = dcx__calloc((size_t)(bs * yj->cmax), sizeof *blk);
+    st = blk ? dcx__big_calloc(&ya, yj->cnt, sizeof *ya, yj->scratch)
+             : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory");
+    for (int i = 0, c0 = 0; i < ny && st == DCX_OK; c0 += (int)dcx_source_cols(ys[i]), i++) {
+        const int64_t c = dcx_source_cols(ys[i]);
+        if (single) snprintf(name, sizeof name, "Y");
+        else snprintf(name, sizeof name, "Y[%d]", i);
+        st = dcx_source_rewind(ys[i]);
+        for (int64_t r0 = 0; r0 < nloc && st == DCX_OK;) {
+            int64_t got = 0;
+            st = dcx_source_read(ys[i], nloc - r0 < bs ? nloc - r0 : bs, blk, &got);
+            if (st == DCX_OK && got == 0) st = dcx_set_error(DCX_ERR_FORMAT, "%s: fewer rows than announced", name);
+            if (st == DCX_OK) st = dcx__check_finite_rows(blk, rows->row0 + r0, got, c, name);
+            for (int64_t t = 0; t < got && st == DCX_OK; t++)
+                memcpy(ya + (r0 + t) * dyall + c0, blk + t * c, (size_t)c * sizeof *ya);
+            r0 += got;
+        }
+    }
+    DCX_TRY(dcx_dist_agree(p->dist, st)); /* a NaN in any rank's rows stops all */
+    /* the first sample's outputs (from the rank holding it), the column
+     * sums, and whether any sample differs from the first */
+    if (nloc > 0 && rows->row0 == 0) memcpy(first, ya, (size_t)dyall * sizeof *first);
+    DCX_TRY(dcx_dist_sum_f64(p->dist, first, dyall));
+    for (int64_t r0 = 0; r0 < nloc; r0++)
+        for (int64_t j = 0; j < dyall; j++) mean[j] += ya[r0 * dyall + j];
+    DCX_TRY(dcx_dist_sum_f64(p->dist, mean, dyall));
+    for (int64_t j = 0; j < dyall; j++) mean[j] /= (double)rows->n;
+    for (int i = 0, c0 = 0; i < ny; c0 += (int)dcx_source_cols(ys[i]), i++) {
+        const int64_t c = dcx_source_cols(ys[i]);
+        icount[i] = !all_constant_as(ya + c0, nloc, c, dyall, first + c0);
+        sst[i] = 0;
+        for (int64_t r0 = 0; r0 < nloc; r0++)
+            for (int64_t j = 0; j < c; j++) {
+                double v = ya[r0 * dyall + c0 + j] - mean[c0 + j];
+                ya[r0 * dyall + c0 + j] = v;
+                sst[i] += v * v;
+            }
+    }
+    DCX_TRY(dcx_dist_sum_i64(p->dist, icount, ny));
+    DCX_TRY(dcx_dist_sum_f64(p->dist, sst, ny));
+    for (int i = 0, c0 = 0; i < ny; c0 += (int)dcx_source_cols(ys[i]), i++) {
+        const int64_t c = dcx_source_cols(ys[i]);
+        group[i] = -1;
+        if (icount[i] == 0) {
+            ybad = 1;
+            continue;
+        }
+        if (!(sst[i] > 0)) {
+            ybad = 2;
+            continue;
+        }
+        /* keep the group: move its columns to [dy, dy + c) */
+        if (dy != c0)
+            for (int64_t r0 = 0; r0 < nloc; r0++)
+                memmove(ya + r0 * dyall + dy, ya + r0 * dyall + c0, (size_t)c * sizeof *ya);
+        group[i] = ng;
+        sst[ng] = sst[i];
+        goff[ng] = dy;
+        ng++;
+        dy += c;
+        goff[ng] = dy;
+    }
+    /* the groups are packed at row stride dyall: compact to stride dy */
+    if (dy < dyall)
+        for (int64_t r0 = 1; r0 < nloc; r0++) memmove(ya + r0 * dy, ya + r0 * dyall, (size_t)dy * sizeof *ya);
+    if (dy == 0) dy = 1; /* nothing to measure; keep the shapes valid below */
+fail:
+    free(blk);
+    yj->ya = ya;
+    yj->ng = ng;
+    yj->ybad = ybad;
+    yj->dy = dy;
+    yj->st = st;
+    return st;
+}
+
+static void *read_outputs_thread(void *arg)
+{
+    y_job *yj = arg;
+    if (read_outputs(yj) != DCX_OK) snprintf(yj->msg, sizeof yj->msg, "%s", dcx_last_error());
+    return NULL;
+}
+
+
 /* The measurement behind dcx_complexity (single = 1: a Y of zero variance
  * is an error) and dcx_complexity_multi (single = 0: its result is NULL).
  * Distributed (p->dist), x and ys hold this rank's rows: every sum over the
@@ -291,7 +407,7 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     float *z32 = NULL;
     int64_t *goff = NULL, *zeros = NULL, *icount = NULL;
     int *bestq = NULL, *finished = NULL;
-    double *mean = NULL, *first = NULL, *blk = NULL;
+    double *mean = NULL, *first = NULL;
     int *group = NULL;
     unsigned char *folds = NULL;
     dcx__km_run *runs = NULL;
@@ -299,7 +415,6 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     dcx_complexity_result **res = NULL;
     dcx__rows rows = {0};
     int nl = 0;
-    char name[32];
     if (ny < 1) DCX_FAIL(DCX_ERR_ARG, "complexity: at least one Y is needed");
     for (int i = 0; i < ny; i++) out[i] = NULL;
     if (!x || !ys || !p) DCX_FAIL(DCX_ERR_ARG, "complexity: NULL argument");
@@ -350,81 +465,35 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
         8.0 * (double)(dyall + rcap + 2 + nl_cap) + 4.0 * (double)rcap + 24.0 * dcx_get_threads();
     const int scratch = (double)nloc * per_sample > budget * 1048576.0;
     int ok = LOCAL_ALLOC(goff, ny + 1) && LOCAL_ALLOC(group, ny) && LOCAL_ALLOC(sst, ny) &&
-             LOCAL_ALLOC(mean, dyall) && LOCAL_ALLOC(first, dyall) && LOCAL_ALLOC(blk, bs * cmax);
-    st = ok ? dcx__big_calloc(&ya, cnt, sizeof *ya, scratch)
-            : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory");
-    for (int i = 0, c0 = 0; i < ny && st == DCX_OK; c0 += (int)dcx_source_cols(ys[i]), i++) {
-        const int64_t c = dcx_source_cols(ys[i]);
-        if (single) snprintf(name, sizeof name, "Y");
-        else snprintf(name, sizeof name, "Y[%d]", i);
-        st = dcx_source_rewind(ys[i]);
-        for (int64_t r0 = 0; r0 < nloc && st == DCX_OK;) {
-            int64_t got = 0;
-            st = dcx_source_read(ys[i], nloc - r0 < bs ? nloc - r0 : bs, blk, &got);
-            if (st == DCX_OK && got == 0) st = dcx_set_error(DCX_ERR_FORMAT, "%s: fewer rows than announced", name);
-            if (st == DCX_OK) st = dcx__check_finite_rows(blk, rows.row0 + r0, got, c, name);
-            for (int64_t t = 0; t < got && st == DCX_OK; t++)
-                memcpy(ya + (r0 + t) * dyall + c0, blk + t * c, (size_t)c * sizeof *ya);
-            r0 += got;
-        }
+             LOCAL_ALLOC(mean, dyall) && LOCAL_ALLOC(first, dyall);
+    if (!ok) DCX_FAIL(DCX_ERR_NOMEM, "complexity: out of memory");
+    y_job yj = {.ys = ys, .ny = ny, .single = single, .scratch = scratch, .rows = &rows, .p = p, .dyall = dyall,
+                .cmax = cmax, .cnt = cnt, .bs = bs, .sst = sst, .mean = mean, .first = first, .goff = goff,
+                .icount = icount, .group = group};
+    /* one process with more than one thread: Y is read on a thread of its
+     * own while the PCA reads X (a distributed run's collectives stay on
+     * the calling thread) */
+    pthread_t yth;
+    int ythread = rows.size == 1 && dcx_get_threads() > 1 && pthread_create(&yth, NULL, read_outputs_thread, &yj) == 0;
+    if (!ythread) {
+        read_outputs(&yj);
+        ya = yj.ya;
+        DCX_TRY(yj.st);
     }
-    free(blk);
-    blk = NULL;
-    DCX_TRY(dcx_dist_agree(p->dist, st)); /* a NaN in any rank's rows stops all */
-    /* the first sample's outputs (from the rank holding it), the column
-     * sums, and whether any sample differs from the first */
-    if (nloc > 0 && rows.row0 == 0) memcpy(first, ya, (size_t)dyall * sizeof *first);
-    DCX_TRY(dcx_dist_sum_f64(p->dist, first, dyall));
-    for (int64_t r0 = 0; r0 < nloc; r0++)
-        for (int64_t j = 0; j < dyall; j++) mean[j] += ya[r0 * dyall + j];
-    DCX_TRY(dcx_dist_sum_f64(p->dist, mean, dyall));
-    for (int64_t j = 0; j < dyall; j++) mean[j] /= (double)n;
-    for (int i = 0, c0 = 0; i < ny; c0 += (int)dcx_source_cols(ys[i]), i++) {
-        const int64_t c = dcx_source_cols(ys[i]);
-        icount[i] = !all_constant_as(ya + c0, nloc, c, dyall, first + c0);
-        sst[i] = 0;
-        for (int64_t r0 = 0; r0 < nloc; r0++)
-            for (int64_t j = 0; j < c; j++) {
-                double v = ya[r0 * dyall + c0 + j] - mean[c0 + j];
-                ya[r0 * dyall + c0 + j] = v;
-                sst[i] += v * v;
-            }
-    }
-    DCX_TRY(dcx_dist_sum_i64(p->dist, icount, ny));
-    DCX_TRY(dcx_dist_sum_f64(p->dist, sst, ny));
-    int ng = 0, ybad = 0; /* single: Y of zero variance, reported after X is read */
-    int64_t dy = 0;
-    for (int i = 0, c0 = 0; i < ny; c0 += (int)dcx_source_cols(ys[i]), i++) {
-        const int64_t c = dcx_source_cols(ys[i]);
-        group[i] = -1;
-        if (icount[i] == 0) {
-            ybad = 1;
-            continue;
-        }
-        if (!(sst[i] > 0)) {
-            ybad = 2;
-            continue;
-        }
-        /* keep the group: move its columns to [dy, dy + c) */
-        if (dy != c0)
-            for (int64_t r0 = 0; r0 < nloc; r0++)
-                memmove(ya + r0 * dyall + dy, ya + r0 * dyall + c0, (size_t)c * sizeof *ya);
-        group[i] = ng;
-        sst[ng] = sst[i];
-        goff[ng] = dy;
-        ng++;
-        dy += c;
-        goff[ng] = dy;
-    }
-    /* the groups are packed at row stride dyall: compact to stride dy */
-    if (dy < dyall)
-        for (int64_t r0 = 1; r0 < nloc; r0++) memmove(ya + r0 * dy, ya + r0 * dyall, (size_t)dy * sizeof *ya);
-    if (dy == 0) dy = 1; /* nothing to measure; keep the shapes valid below */
 
     /* 1. reduce X */
     int64_t r;
     double var_kept;
-    DCX_TRY(dcx__pca_reduce(x, &rows, "X", p->rmax, p->var_keep, scratch, &z, &r, &var_kept));
+    st = dcx__pca_reduce(x, &rows, "X", p->rmax, p->var_keep, scratch, &z, &r, &var_kept);
+    if (ythread) { /* Y's error first, as without the thread */
+        pthread_join(yth, NULL);
+        ya = yj.ya;
+        if (yj.st != DCX_OK) st = dcx_set_error(yj.st, "%s", yj.msg);
+    }
+    DCX_TRY(st);
+    const int ng = yj.ng, ybad = yj.ybad;
+    const int64_t dy = yj.dy;
+
     if (single && ybad == 1)
         DCX_FAIL(DCX_ERR_DEGENERATE, "Y has zero variance (every output is the same): the nonlinearity eta is "
                                      "undefined");
@@ -570,7 +639,6 @@ fail:
     free(icount);
     free(mean);
     free(first);
-    free(blk);
     free(group);
     free(folds);
     dcx__rows_free(&rows);
