@@ -27,7 +27,8 @@
  * part instead, less whenever a part holds more than r samples. A part's
  * error is clamped at 0 (its terms cancel to rounding when the fit is
  * exact). Parts are visited in order, so the error sum is reproducible. The
- * cells are fitted in batches whose sums take at most 32 MiB. */
+ * cells are fitted one at a time, or, distributed, in batches whose sums
+ * (summed over the ranks at once) take at most 32 MiB. */
 #include <math.h>
 #include <string.h>
 
@@ -115,7 +116,9 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
     /* per part: the means of x and y, then the centred XᵀX (r, r), (Y−ȳ)ᵀ(X−x̄)
      * (dy, r) and Σ (y − ȳ)² (dy) */
     const int64_t mrow = r + dy, srow = r * r + dy * r + dy;
-    int64_t cb = MOM_BUDGET / (2 * (mrow + srow));
+    /* distributed, the sums of many cells travel together; in one process
+     * one cell at a time keeps the sums in cache */
+    int64_t cb = rows->size > 1 ? MOM_BUDGET / (2 * (mrow + srow)) : 1;
     if (cb < 1) cb = 1;
     if (cb > k) cb = k;
     int ok = dcx__big_calloc(&idx, n, sizeof *idx, scratch) == DCX_OK && LOCAL_ALLOC(off, parts + 1) &&

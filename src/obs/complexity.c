@@ -126,6 +126,7 @@ typedef struct cx_job {
     dcx__km_run *runs;        /* (nl) the best restart so far of each rung; rung 0 (K = 1) unused */
     int *bestq;               /* (nl) its restart index, -1 before the first */
     int *finished;            /* (nl) restarts of the rung finished */
+    const int *order;         /* (ntasks) the pool's tasks, see ladder_order */
     int failed;               /* a restart failed: no fit waits any longer */
     pthread_mutex_t *mu;      /* guards runs, bestq, finished, failed, cells */
     pthread_cond_t *cv;       /* a rung finished or a restart failed */
@@ -137,13 +138,10 @@ typedef struct cx_job {
     int reported;
 } cx_job;
 
-/* Phase A: one k-means restart. Rungs are visited largest K first, so the
- * longest tasks start first and the threads finish together. */
-static dcx_status kmeans_task(void *ctx, int64_t t)
+/* Phase A: restart q of the k-means of rung j. */
+static dcx_status kmeans_task(cx_job *jb, int j, int q)
 {
-    cx_job *jb = ctx;
     const int R = jb->p->restarts;
-    int j = jb->nl - 1 - (int)(t / R), q = (int)(t % R);
     dcx_rng sr;
     dcx_rng_seed_stream(&sr, jb->p->seed, 1000 + (uint64_t)j);
     uint64_t seed = dcx_rng_u64(&sr);
@@ -178,14 +176,11 @@ static dcx_status kmeans_task(void *ctx, int64_t t)
     return DCX_OK;
 }
 
-/* Phase B: the cell fits of one rung, for every output group at once:
- * K = 1 first, then the largest K first. A fit waits until the restarts of
- * its rung have finished; it is taken only after every restart has been
- * started, so the wait ends (or a failed restart ends it). */
-static dcx_status fit_task(void *ctx, int64_t t)
+/* Phase B: the cell fits of rung j, for every output group at once. A fit
+ * waits until the restarts of its rung have finished; it is queued after
+ * all of them, so the wait ends (or a failed restart ends it). */
+static dcx_status fit_task(cx_job *jb, int j)
 {
-    cx_job *jb = ctx;
-    int j = t == 0 ? 0 : jb->nl - (int)t;
     if (j > 0) {
         pthread_mutex_lock(jb->mu);
         while (!jb->failed && jb->finished[j] < jb->p->restarts) pthread_cond_wait(jb->cv, jb->mu);
@@ -197,13 +192,29 @@ static dcx_status fit_task(void *ctx, int64_t t)
                              jb->folds, jb->yzero, jb->scratch, jb->sse + (int64_t)j * jb->ng);
 }
 
-/* Both phases in one pool: the restarts of every rung (tasks 0 … first_fit
- * − 1), then the fits, which can start while the last restarts run. */
+/* Both phases in one pool, in the order of jb->order: the fit of K = 1
+ * (which needs no k-means) first, then the restarts of the rungs, largest K
+ * first (the longest tasks first), each rung's fit queued after the
+ * restarts of the next rung, when its own restarts are likely done, and
+ * the last fits at the end: the threads finish together. */
 static dcx_status ladder_task(void *ctx, int64_t t)
 {
     cx_job *jb = ctx;
-    const int64_t first_fit = (int64_t)(jb->nl - 1) * jb->p->restarts;
-    return t < first_fit ? kmeans_task(ctx, t) : fit_task(ctx, t - first_fit);
+    const int e = jb->order[t], R = jb->p->restarts;
+    return e < 0 ? fit_task(jb, -e - 1) : kmeans_task(jb, e / R, e % R);
+}
+
+/* The task order above into order (ntasks): restart q of rung j is j·R + q,
+ * the fit of rung j is −j − 1. */
+static void ladder_order(int nl, int R, int *order)
+{
+    int t = 0;
+    order[t++] = -1;
+    for (int j = nl - 1; j >= 1; j--) {
+        for (int q = 0; q < R; q++) order[t++] = j * R + q;
+        if (j + 1 <= nl - 1) order[t++] = -(j + 1) - 1;
+    }
+    if (nl > 1) order[t++] = -1 - 1;
 }
 
 /* Progress: rung j is reported once a fraction j/nl of all tasks is done. */
@@ -406,7 +417,7 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     double *ya = NULL, *z = NULL, *zsq = NULL, *yzero = NULL, *sst = NULL, *sse = NULL;
     float *z32 = NULL;
     int64_t *goff = NULL, *zeros = NULL, *icount = NULL;
-    int *bestq = NULL, *finished = NULL;
+    int *bestq = NULL, *finished = NULL, *order = NULL;
     double *mean = NULL, *first = NULL;
     int *group = NULL;
     unsigned char *folds = NULL;
@@ -532,14 +543,15 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
         goto fail;
     }
 
-    /* 4–7. k-means restarts of every rung, then the cell fits of every
-     * rung, each phase on the task pool (results independent of threads;
-     * distributed, the tasks are collective and run one after the other) */
+    /* 4–7. the k-means restarts and the cell fits of every rung on one task
+     * pool (results independent of threads; distributed, the tasks are
+     * collective and run one after the other, in the same order) */
     const int R = p->restarts;
     dcx_status big = dcx__big_calloc(&zsq, nloc, sizeof *zsq, scratch);
     if (big == DCX_OK) big = dcx__big_calloc(&zeros, nloc, sizeof *zeros, scratch);
     if (big == DCX_OK) big = dcx__big_calloc(&z32, nloc * r, sizeof *z32, scratch);
     ok = big == DCX_OK && LOCAL_ALLOC(runs, nl) && LOCAL_ALLOC(bestq, nl) && LOCAL_ALLOC(finished, nl) &&
+         LOCAL_ALLOC(order, (int64_t)(nl - 1) * R + nl) &&
          LOCAL_ALLOC(cells, nl) &&
          LOCAL_ALLOC(sse, (int64_t)nl * ng) && LOCAL_ALLOC(yzero, dy);
     DCX_TRY(dcx_dist_agree(p->dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory")));
@@ -571,6 +583,8 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
                  .cells = cells,
                  .sse = sse};
     jb.ntasks = (int64_t)(nl - 1) * R + nl;
+    ladder_order(nl, R, order);
+    jb.order = order;
     int threads = rows.size > 1 ? 1 : dcx_get_threads();
     if (p->progress) p->progress(p->progress_ctx, "complexity ladder", 0, nl);
     DCX_TRY(dcx__parallel_tasks(jb.ntasks, threads, ladder_task, &jb, tick, &jb));
@@ -626,6 +640,7 @@ fail:
     free(runs);
     free(bestq);
     free(finished);
+    free(order);
     free(cells);
     dcx__big_free(ya);
     dcx__big_free(z);
