@@ -3,6 +3,7 @@
  * reproducibility, thread independence, the shared-X multi call against
  * separate calls, and input errors. */
 #include "testutil.h"
+#include "obs/obs_internal.h"
 
 static dcx_matrix *mat(int64_t n, int64_t d)
 {
@@ -133,6 +134,52 @@ static void test_relu_layer_against_numpy(void **state)
     dcx_matrix_free(y);
     dcx_matrix_free(f);
     dcx_matrix_free(e);
+}
+
+/* The cell fits alone on a given partition (4 large cells, one whose
+ * fold-0 part has 4 < r + 2 samples: its mean predicts fold 1; one with no
+ * fold-0 samples: the global mean predicts), two column groups, against
+ * numpy's per-cell ridge fits (tests/fixtures/make_cx_fixtures.py). The
+ * errors come from the parts' moments, not from predicted samples. */
+static void test_cell_fits_against_numpy(void **state)
+{
+    (void)state;
+    dcx_matrix *x = load("cx_relu_x.npy"), *y = load("cx_relu_y.npy"), *f = load("cx_relu_folds.npy"),
+               *lab = load("cx_cells_labels.npy"), *ref = load("cx_cells_sse.npy");
+    enum { N = 1200, R = 8, DY = 12 };
+    static double z[N * R], yc[N * DY];
+    int64_t cell[N], goff[3] = {0, 5, DY};
+    unsigned char fold[N];
+    double yzero[DY] = {0}, xm[R] = {0}, ym[DY] = {0};
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < R; j++) xm[j] += dcx_matrix_get(x, i, j) / N;
+        for (int j = 0; j < DY; j++) ym[j] += dcx_matrix_get(y, i, j) / N;
+    }
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < R; j++) z[i * R + j] = dcx_matrix_get(x, i, j) - xm[j];
+        for (int j = 0; j < DY; j++) yc[i * DY + j] = dcx_matrix_get(y, i, j) - ym[j];
+        cell[i] = (int64_t)dcx_matrix_get(lab, i, 0);
+        fold[i] = (unsigned char)dcx_matrix_get(f, i, 0);
+    }
+    dcx__rows rows;
+    ASSERT_OK(dcx__rows_init(NULL, N, &rows));
+    double got[2], again[2];
+    ASSERT_OK(dcx__cell_fit_sse(z, &rows, R, yc, DY, goff, 2, cell, 6, fold, yzero, 0, got));
+    for (int g = 0; g < 2; g++) {
+        double want = dcx_matrix_get(ref, g, 0);
+        print_message("group %d: sse %.12g, numpy %.12g, rel. diff %.2g\n", g, got[g], want,
+                      fabs(got[g] - want) / want);
+        ASSERT_NEAR(got[g], want, 1e-9 * want);
+    }
+    /* the sort index in the scratch file: the same sums */
+    ASSERT_OK(dcx__cell_fit_sse(z, &rows, R, yc, DY, goff, 2, cell, 6, fold, yzero, 1, again));
+    assert_memory_equal(got, again, sizeof got);
+    dcx__rows_free(&rows);
+    dcx_matrix_free(x);
+    dcx_matrix_free(y);
+    dcx_matrix_free(f);
+    dcx_matrix_free(lab);
+    dcx_matrix_free(ref);
 }
 
 static int progress_calls;
@@ -468,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_linear_map_is_zero),
         cmocka_unit_test(test_abs_map_four_pieces),
         cmocka_unit_test(test_relu_layer_against_numpy),
+        cmocka_unit_test(test_cell_fits_against_numpy),
         cmocka_unit_test(test_reproducible_and_thread_independent),
         cmocka_unit_test(test_multi_equals_separate_calls),
         cmocka_unit_test(test_wide_x_gram_route),
