@@ -165,7 +165,12 @@ typedef struct pass_job {
     const double *v; /* pass 3: (d, r) components */
     int64_t r;
     double *z;       /* pass 3: (n, r) */
+    double *held;    /* (n, d) the rows, read once in pass 1 and centred in
+                      * place by pass 2 (NULL: read from x in every pass) */
 } pass_job;
+
+/* Rows held in memory between the passes up to this many doubles (32 MiB). */
+#define HOLD_MAX ((int64_t)4 << 20)
 
 static dcx_status pass_read(void *ctx, int k, int64_t b, int64_t *rows)
 {
@@ -174,6 +179,11 @@ static dcx_status pass_read(void *ctx, int k, int64_t b, int64_t *rows)
     *rows = 0;
     if (i0 >= jb->n) return DCX_OK;
     const int64_t m = jb->n - i0 < jb->bs ? jb->n - i0 : jb->bs;
+    if (jb->held) { /* the block in place */
+        jb->blk[k] = jb->held + i0 * jb->d;
+        *rows = m;
+        return DCX_OK;
+    }
     dcx_status st = read_rows(jb->x, m, jb->blk[k], jb->d, jb->g0 + i0, jb->what);
     if (st == DCX_OK) *rows = m;
     return st;
@@ -192,7 +202,7 @@ static dcx_status project_work(void *ctx, int k, int64_t b, int64_t rows, int64_
 {
     (void)nread;
     pass_job *jb = ctx;
-    centre_rows(jb->blk[k], rows, jb->d, jb->mean);
+    if (!jb->held) centre_rows(jb->blk[k], rows, jb->d, jb->mean); /* held rows: centred by pass 2 */
     return dcx__dgemm(0, 0, rows, jb->r, jb->d, 1.0, jb->blk[k], jb->d, jb->v, jb->r, 0.0,
                       jb->z + b * jb->bs * jb->r, jb->r);
 }
@@ -202,6 +212,7 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
 {
     dcx_status st = DCX_OK;
     double *mean = NULL, *blk[2] = {NULL, NULL}, *c = NULL, *c1 = NULL, *w = NULL, *v = NULL, *zz = NULL;
+    double *held = NULL;
     dcx_matrix *xm = NULL;
     *z = NULL;
     const int64_t n = rows->nloc, ntot = rows->n, d = dcx_source_cols(x);
@@ -211,18 +222,26 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     int64_t bs = ((int64_t)1 << 20) / d;
     if (bs < 64) bs = 64;
     if (bs > n) bs = n > 0 ? n : 1;
+    /* rows of up to HOLD_MAX doubles in all (and not bound for the scratch
+     * file) are read once and held for passes 2 and 3: the same blocks and
+     * the same arithmetic, two reads of the file fewer */
+    if (!scratch && n * d <= HOLD_MAX) held = dcx__calloc((size_t)(n * d), sizeof *held);
     /* pass 1: the means (and every value checked) */
     mean = dcx__calloc((size_t)d, sizeof *mean);
-    blk[0] = dcx__calloc((size_t)(bs * d), sizeof *blk[0]);
-    blk[1] = dcx__calloc((size_t)(bs * d), sizeof *blk[1]);
-    st = mean && blk[0] && blk[1] ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
+    if (!held) {
+        blk[0] = dcx__calloc((size_t)(bs * d), sizeof *blk[0]);
+        blk[1] = dcx__calloc((size_t)(bs * d), sizeof *blk[1]);
+    }
+    st = mean && (held || (blk[0] && blk[1])) ? DCX_OK
+                                               : dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
     if (st == DCX_OK) st = dcx_source_rewind(x);
     for (int64_t i0 = 0; i0 < n && st == DCX_OK; i0 += bs) {
         int64_t b = n - i0 < bs ? n - i0 : bs;
-        st = read_rows(x, b, blk[0], d, rows->row0 + i0, what);
+        double *dst = held ? held + i0 * d : blk[0];
+        st = read_rows(x, b, dst, d, rows->row0 + i0, what);
         if (st != DCX_OK) break;
         for (int64_t i = 0; i < b; i++)
-            for (int64_t j = 0; j < d; j++) mean[j] += blk[0][i * d + j];
+            for (int64_t j = 0; j < d; j++) mean[j] += dst[i * d + j];
     }
     /* a NaN in one rank's rows stops every rank */
     DCX_TRY(dcx_dist_agree(rows->dist, st));
@@ -245,8 +264,8 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     c1 = dcx__calloc((size_t)(d * d), sizeof *c1);
     w = dcx__calloc((size_t)d, sizeof *w);
     st = c && c1 && w ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
-    if (st == DCX_OK) st = dcx_source_rewind(x);
-    pass_job pj = {x, what, n, d, bs, rows->row0, mean, {blk[0], blk[1]}, {c, c1}, NULL, 0, NULL};
+    if (st == DCX_OK && !held) st = dcx_source_rewind(x);
+    pass_job pj = {x, what, n, d, bs, rows->row0, mean, {blk[0], blk[1]}, {c, c1}, NULL, 0, NULL, held};
     if (st == DCX_OK) st = dcx__two_streams(threads, pass_read, scatter_work, &pj);
     DCX_TRY(dcx_dist_agree(rows->dist, st));
     for (int64_t i = 0; i < d; i++)
@@ -287,7 +306,7 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     /* pass 3: the scores, block by block (single-threaded BLAS: the same
      * arithmetic for any thread count) */
     st = dcx__big_calloc(&zz, n * r, sizeof *zz, scratch);
-    if (st == DCX_OK) st = dcx_source_rewind(x);
+    if (st == DCX_OK && !held) st = dcx_source_rewind(x);
     pj.v = v;
     pj.r = r;
     pj.z = zz;
@@ -299,6 +318,7 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     *var_kept = acc / total;
 fail:
     free(mean);
+    free(held);
     free(blk[0]);
     free(blk[1]);
     free(c);
