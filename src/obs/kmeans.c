@@ -280,6 +280,43 @@ typedef int v8si __attribute__((vector_size(32)));
 DEFINE_DOTSN(dotsn32_body, float, v8f, v8fu, 8, POS8)
 
 DEFINE_DOTSN_BUILDS(dotsn32, float)
+/* One float squared distance ‖x‖² − 2 x·c + ‖c‖² (clamped at 0), x and c
+ * rows of d floats: the dot product in sixteen lanes (two vectors), the
+ * tail added to the sum. Within the same δ of the true distance as the
+ * kernel's values (the error bound holds for any order of the sums). For
+ * tightening a point's bound on its own centre. */
+static inline __attribute__((always_inline)) float dist32_body(const float *x, float xs, const float *c, float cs,
+                                                               int64_t d)
+{
+    v8f a0 = {0, 0, 0, 0, 0, 0, 0, 0}, a1 = a0;
+    int64_t j = 0;
+    for (; j + 16 <= d; j += 16) {
+        a0 += *(const v8fu *)(x + j) * *(const v8fu *)(c + j);
+        a1 += *(const v8fu *)(x + j + 8) * *(const v8fu *)(c + j + 8);
+    }
+    if (j + 8 <= d) {
+        a0 += *(const v8fu *)(x + j) * *(const v8fu *)(c + j);
+        j += 8;
+    }
+    a0 += a1;
+    float s = ((a0[0] + a0[4]) + (a0[1] + a0[5])) + ((a0[2] + a0[6]) + (a0[3] + a0[7]));
+    for (; j < d; j++) s += x[j] * c[j];
+    const float v = (-2.0f * s + xs) + cs;
+    return v > 0 ? v : 0.0f;
+}
+
+typedef float (*dist32_fn)(const float *, float, const float *, float, int64_t);
+static float dist32_base(const float *x, float xs, const float *c, float cs, int64_t d)
+{
+    return dist32_body(x, xs, c, cs, d);
+}
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) static float dist32_avx2(const float *x, float xs, const float *c, float cs,
+                                                             int64_t d)
+{
+    return dist32_body(x, xs, c, cs, d);
+}
+#endif
 
 /* As scan2_body on k floats, k a multiple of 8 (row 32-byte aligned;
  * padding columns hold +∞): the lowest index of the minimum and the two
@@ -343,9 +380,10 @@ __attribute__((target("avx2"))) static void scan2_32_avx2(const float *row, int6
 
 /* The kernels for this CPU (a benign race: every thread stores the same
  * pointers). */
-static dotsn_fn pick_kernels(scan2_fn *scan, dotsn32_fn *f32, scan2_32_fn *scan32)
+static dotsn_fn pick_kernels(scan2_fn *scan, dotsn32_fn *f32, scan2_32_fn *scan32, dist32_fn *one32)
 {
     dotsn_fn f = dotsn_base;
+    *one32 = dist32_base;
     *scan = scan2_base;
     *f32 = dotsn32_base;
     *scan32 = scan2_32_base;
@@ -360,6 +398,7 @@ static dotsn_fn pick_kernels(scan2_fn *scan, dotsn32_fn *f32, scan2_32_fn *scan3
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         f = dotsn_avx2;
         *f32 = dotsn32_avx2;
+        *one32 = dist32_avx2;
     }
 #endif
     __atomic_store_n(&dist2_impl, g, __ATOMIC_RELAXED);
@@ -386,6 +425,8 @@ typedef struct km_ws {
     double eps32;         /* δ = eps32 · (‖x‖² + cmax): (d + 16)·2⁻²³ */
     dotsn32_fn dotsn32;
     scan2_32_fn scan32;
+    dist32_fn dist32;
+    float *c32; /* (kp8, d) the loaded centres as float rows */
 } km_ws;
 
 static void row_norms(const double *a, int64_t m, int64_t d, double *out)
@@ -412,7 +453,7 @@ static void load_centres(km_ws *ws, const double *c, int64_t q)
         memset(ws->csq32, 0, (size_t)k8 * sizeof *ws->csq32);
         ws->cmax = 0;
         for (int64_t a = 0; a < q; a++) {
-            for (int64_t j = 0; j < d; j++) ws->ct32[j * k8 + a] = (float)c[a * d + j];
+            for (int64_t j = 0; j < d; j++) ws->ct32[j * k8 + a] = ws->c32[a * d + j] = (float)c[a * d + j];
             ws->csq32[a] = (float)ws->csq[a];
             if (ws->csq[a] > ws->cmax) ws->cmax = ws->csq[a];
         }
@@ -791,7 +832,7 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
     ws.k = k;
     ws.xsq = xsq;
     ws.kp = kp;
-    ws.dotsn = pick_kernels(&ws.scan2, &ws.dotsn32, &ws.scan32);
+    ws.dotsn = pick_kernels(&ws.scan2, &ws.dotsn32, &ws.scan32, &ws.dist32);
     ws.ct = aligned_alloc(32, (size_t)(d * kp) * sizeof *ws.ct);
     ws.csq = aligned_alloc(32, (size_t)kp * sizeof *ws.csq);
     ws.buf = aligned_alloc(32, (size_t)(NPT * kp) * sizeof *ws.buf);
@@ -807,7 +848,8 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
         ws.ct32 = aligned_alloc(32, (size_t)(d * ws.kp8) * sizeof *ws.ct32);
         ws.csq32 = aligned_alloc(32, (size_t)ws.kp8 * sizeof *ws.csq32);
         ws.buf32 = aligned_alloc(32, (size_t)(NPT * ws.kp8) * sizeof *ws.buf32);
-        use32 = ws.ct32 && ws.csq32 && ws.buf32;
+        ws.c32 = dcx__calloc((size_t)(ws.kp8 * d), sizeof *ws.c32);
+        use32 = ws.ct32 && ws.csq32 && ws.buf32 && ws.c32;
     }
     /* per point: the label and Hamerly's two bounds, 24 bytes (in the
      * scratch file when the caller's data are); u also serves as D² while
@@ -874,7 +916,14 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
                     for (int64_t t = 0; t < n1; t++) {
                         const int64_t i = fail_idx[t];
                         const double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
-                        u[i] = sqrt(dist2(x + i * d, cen + lab[i] * d, d));
+                        if (ws.x32) { /* in float, δ of slack (the bound stays a bound) */
+                            const double delta = ws.eps32 * (xsq[i] + ws.cmax) + 1e-30;
+                            u[i] = sqrt((double)ws.dist32(x32 + i * d, (float)xsq[i], ws.c32 + lab[i] * d,
+                                                          ws.csq32[lab[i]], d) +
+                                        delta);
+                        } else {
+                            u[i] = sqrt(dist2(x + i * d, cen + lab[i] * d, d));
+                        }
                         fail_idx[nf] = i;
                         nf += !(u[i] <= m);
                     }
@@ -967,6 +1016,7 @@ fail:
     free(ws.csq32);
     free(ws.ct32);
     free(ws.buf32);
+    free(ws.c32);
     dcx__big_free(lab);
     free(sz);
     free(szl);
