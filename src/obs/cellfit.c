@@ -121,9 +121,11 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
     int64_t cb = rows->size > 1 ? MOM_BUDGET / (2 * (mrow + srow)) : 1;
     if (cb < 1) cb = 1;
     if (cb > k) cb = k;
+    /* the means of all parts at once when they fit the budget of the sums */
+    const int all_means = parts * mrow <= MOM_BUDGET;
     int ok = dcx__big_calloc(&idx, n, sizeof *idx, scratch) == DCX_OK && LOCAL_ALLOC(off, parts + 1) &&
              LOCAL_ALLOC(fill, parts) && LOCAL_ALLOC(cnt, parts) && LOCAL_ALLOC(xc, CHUNK * r) &&
-             LOCAL_ALLOC(yc, CHUNK * dy) && LOCAL_ALLOC(mean, parts * mrow) && LOCAL_ALLOC(mom, 2 * cb * srow) &&
+             LOCAL_ALLOC(yc, CHUNK * dy) && LOCAL_ALLOC(mean, all_means ? parts * mrow : 2 * cb * mrow) && LOCAL_ALLOC(mom, 2 * cb * srow) &&
              LOCAL_ALLOC(aw, r * r) && LOCAL_ALLOC(wt, dy * r) && LOCAL_ALLOC(mw, dy * r) && LOCAL_ALLOC(gm, mrow);
     DCX_TRY(dcx_dist_agree(dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "cell fits: out of memory")));
     memcpy(gm + r, ybar_global, (size_t)dy * sizeof *gm); /* x part unused: no slope */
@@ -142,26 +144,47 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
     }
     DCX_TRY(dcx_dist_sum_i64(dist, cnt, parts)); /* the size of every part over all ranks */
     /* 1. the means of every part: one pass over the samples in their order
-     * (each part's sum in the order of its samples, as idx lists them) */
-    for (int64_t i = 0; i < n; i++) {
-        double *xm = mean + (2 * cell[i] + fold[i]) * mrow, *ym = xm + r;
-        const double *zi = z + i * r, *yi = y + i * dy;
-        for (int64_t j = 0; j < r; j++) xm[j] += zi[j];
-        for (int64_t j = 0; j < dy; j++) ym[j] += yi[j];
+     * (each part's sum in the order of its samples, as idx lists them), or
+     * (all_means = 0) per batch below, in idx's order: the same sums */
+    if (all_means) {
+        for (int64_t i = 0; i < n; i++) {
+            double *xm = mean + (2 * cell[i] + fold[i]) * mrow, *ym = xm + r;
+            const double *zi = z + i * r, *yi = y + i * dy;
+            for (int64_t j = 0; j < r; j++) xm[j] += zi[j];
+            for (int64_t j = 0; j < dy; j++) ym[j] += yi[j];
+        }
+        DCX_TRY(dcx_dist_sum_f64(dist, mean, parts * mrow));
+        for (int64_t p = 0; p < parts; p++)
+            if (cnt[p] > 0)
+                for (int64_t j = 0; j < mrow; j++) mean[p * mrow + j] /= (double)cnt[p];
     }
-    DCX_TRY(dcx_dist_sum_f64(dist, mean, parts * mrow));
-    for (int64_t p = 0; p < parts; p++)
-        if (cnt[p] > 0)
-            for (int64_t j = 0; j < mrow; j++) mean[p * mrow + j] /= (double)cnt[p];
     for (int g = 0; g < ng; g++) sse[g] = 0;
     for (int64_t q0 = 0; q0 < k; q0 += cb) {
         const int64_t nb = 2 * ((q0 + cb < k ? q0 + cb : k) - q0);
+        /* the batch's means: part 2·q0 + b at mb + b·mrow */
+        double *mb = all_means ? mean + 2 * q0 * mrow : mean;
+        if (!all_means) {
+            memset(mean, 0, (size_t)(nb * mrow) * sizeof *mean);
+            for (int64_t b = 0; b < nb; b++) {
+                const int64_t p = 2 * q0 + b;
+                double *xm = mean + b * mrow, *ym = xm + r;
+                for (int64_t t = off[p]; t < off[p + 1]; t++) {
+                    const double *zi = z + idx[t] * r, *yi = y + idx[t] * dy;
+                    for (int64_t j = 0; j < r; j++) xm[j] += zi[j];
+                    for (int64_t j = 0; j < dy; j++) ym[j] += yi[j];
+                }
+            }
+            DCX_TRY(dcx_dist_sum_f64(dist, mean, nb * mrow));
+            for (int64_t b = 0; b < nb; b++)
+                if (cnt[2 * q0 + b] > 0)
+                    for (int64_t j = 0; j < mrow; j++) mean[b * mrow + j] /= (double)cnt[2 * q0 + b];
+        }
         /* 2. the centred moments of every part */
         memset(mom, 0, (size_t)(nb * srow) * sizeof *mom);
         st = DCX_OK;
         for (int64_t b = 0; b < nb && st == DCX_OK; b++) {
             const int64_t p = 2 * q0 + b;
-            const double *xm = mean + p * mrow, *ym = xm + r;
+            const double *xm = mb + b * mrow, *ym = xm + r;
             double *a = mom + b * srow, *c = a + r * r, *sq = c + dy * r;
             for (int64_t c0 = off[p]; c0 < off[p + 1] && st == DCX_OK; c0 += CHUNK) {
                 int64_t cn = off[p + 1] - c0 < CHUNK ? off[p + 1] - c0 : CHUNK;
@@ -180,7 +203,7 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
          * moments, then the error on the cell's other fold */
         for (int64_t b = 0; b < nb; b++) {
             const int64_t p = 2 * q0 + b, nt = cnt[p], ne = cnt[p ^ 1];
-            const double *mt = mean + p * mrow, *me = mean + (p ^ 1) * mrow, *mom_e = mom + (b ^ 1) * srow;
+            const double *mt = mb + b * mrow, *me = mb + (b ^ 1) * mrow, *mom_e = mom + (b ^ 1) * srow;
             if (ne == 0) continue; /* nothing to predict */
             if (nt == 0) { /* an empty training part: the global mean */
                 DCX_TRY(add_part_error(mom_e, me, ne, gm, NULL, r, dy, goff, ng, aw, mw, sse));
