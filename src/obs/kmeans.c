@@ -88,14 +88,20 @@ static inline __attribute__((always_inline)) double dist2_body(const double *a, 
     return ((h + s0[1]) + (s0[2] + s0[3])) + ((s1[0] + s1[1]) + (s1[2] + s1[3]));
 }
 
-static double dist2_base(const double *a, const double *b, int64_t d) { return dist2_body(a, b, d); }
-
+/* name_base (baseline x86-64) and, on x86-64 with GCC or clang, name_avx2
+ * (built for the target features TGT) around the always-inline name_body:
+ * one body, two builds, the faster picked once at run time (pick_kernels).
+ * RET is the return type, PARAMS the parameter list, ARGS the call's
+ * arguments, RETURN `return` for a value or empty for void. */
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static double dist2_avx2(const double *a, const double *b, int64_t d)
-{
-    return dist2_body(a, b, d);
-}
+#define DEFINE_BUILDS(RET, name, TGT, PARAMS, ARGS, RETURN)                                                           \
+    static RET name##_base PARAMS { RETURN name##_body ARGS; }                                                         \
+    __attribute__((target(TGT))) static RET name##_avx2 PARAMS { RETURN name##_body ARGS; }
+#else
+#define DEFINE_BUILDS(RET, name, TGT, PARAMS, ARGS, RETURN) static RET name##_base PARAMS { RETURN name##_body ARGS; }
 #endif
+
+DEFINE_BUILDS(double, dist2, "avx2", (const double *a, const double *b, int64_t d), (a, b, d), return)
 
 /* set by pick_kernels; both builds give the same sums */
 static double (*dist2_impl)(const double *, const double *, int64_t) = dist2_base;
@@ -165,24 +171,11 @@ static double dist2(const double *a, const double *b, int64_t d)
 
 /* name_fn, and name_base (baseline x86-64) and name_avx2 (AVX2+FMA) around
  * name_body. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#define DEFINE_DOTSN_AVX2(name, T)                                                                                   \
-    __attribute__((target("avx2,fma"))) static void name##_avx2(const T *const *x, const T *xs, const T *ct,       \
-                                                                const T *csq, int64_t d, int64_t kp, T *out)        \
-    {                                                                                                                \
-        name##_body(x, xs, ct, csq, d, kp, out);                                                                     \
-    }
-#else
-#define DEFINE_DOTSN_AVX2(name, T)
-#endif
 #define DEFINE_DOTSN_BUILDS(name, T)                                                                                 \
     typedef void (*name##_fn)(const T *const *, const T *, const T *, const T *, int64_t, int64_t, T *);           \
-    static void name##_base(const T *const *x, const T *xs, const T *ct, const T *csq, int64_t d, int64_t kp,       \
-                            T *out)                                                                                  \
-    {                                                                                                                \
-        name##_body(x, xs, ct, csq, d, kp, out);                                                                     \
-    }                                                                                                                \
-    DEFINE_DOTSN_AVX2(name, T)
+    DEFINE_BUILDS(void, name, "avx2,fma",                                                                            \
+                  (const T *const *x, const T *xs, const T *ct, const T *csq, int64_t d, int64_t kp, T *out),        \
+                  (x, xs, ct, csq, d, kp, out), )
 
 DEFINE_DOTSN(dotsn_body, double, v4d, v4du, 4, POS4)
 
@@ -245,18 +238,8 @@ static inline __attribute__((always_inline)) void scan2_body(const double *row, 
 
 typedef void (*scan2_fn)(const double *, int64_t, int64_t *, double *, double *);
 
-static void scan2_base(const double *row, int64_t k, int64_t *best, double *d1, double *d2)
-{
-    scan2_body(row, k, best, d1, d2);
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static void scan2_avx2(const double *row, int64_t k, int64_t *best, double *d1,
-                                                       double *d2)
-{
-    scan2_body(row, k, best, d1, d2);
-}
-#endif
+DEFINE_BUILDS(void, scan2, "avx2", (const double *row, int64_t k, int64_t *best, double *d1, double *d2),
+              (row, k, best, d1, d2), )
 
 /* ---- single precision distances for Lloyd's assignments ----
  * The same expanded form on float copies of the points and centres, eight
@@ -306,17 +289,8 @@ static inline __attribute__((always_inline)) float dist32_body(const float *x, f
 }
 
 typedef float (*dist32_fn)(const float *, float, const float *, float, int64_t);
-static float dist32_base(const float *x, float xs, const float *c, float cs, int64_t d)
-{
-    return dist32_body(x, xs, c, cs, d);
-}
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2,fma"))) static float dist32_avx2(const float *x, float xs, const float *c, float cs,
-                                                             int64_t d)
-{
-    return dist32_body(x, xs, c, cs, d);
-}
-#endif
+DEFINE_BUILDS(float, dist32, "avx2,fma", (const float *x, float xs, const float *c, float cs, int64_t d),
+              (x, xs, c, cs, d), return)
 
 /* As scan2_body on k floats, k a multiple of 8 (row 32-byte aligned;
  * padding columns hold +∞): the lowest index of the minimum and the two
@@ -365,18 +339,8 @@ static inline __attribute__((always_inline)) void scan2_32_body(const float *row
 
 typedef void (*scan2_32_fn)(const float *, int64_t, int64_t *, float *, float *);
 
-static void scan2_32_base(const float *row, int64_t k, int64_t *best, float *d1, float *d2)
-{
-    scan2_32_body(row, k, best, d1, d2);
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static void scan2_32_avx2(const float *row, int64_t k, int64_t *best, float *d1,
-                                                          float *d2)
-{
-    scan2_32_body(row, k, best, d1, d2);
-}
-#endif
+DEFINE_BUILDS(void, scan2_32, "avx2", (const float *row, int64_t k, int64_t *best, float *d1, float *d2),
+              (row, k, best, d1, d2), )
 
 /* The kernels for this CPU (a benign race: every thread stores the same
  * pointers). */
