@@ -641,13 +641,28 @@ static int draw_d2(const km_ws *ws, const double *closest, const double *tot, do
     return owner;
 }
 
+/* The double kernel's rows of points i … i + np − 1 (np <= NPT; the
+ * call's spare slots repeat point i) against the loaded columns, into
+ * ws->buf (NPT, kq). */
+static void kernel_rows(km_ws *ws, int64_t i, int64_t np)
+{
+    const double *xp[NPT];
+    double xs[NPT];
+    for (int64_t s = 0; s < NPT; s++) {
+        const int64_t pi = s < np ? i + s : i;
+        xp[s] = ws->x + pi * ws->d;
+        xs[s] = ws->xsq[pi];
+    }
+    ws->dotsn(xp, xs, ws->ct, ws->csq, ws->d, ws->kq, ws->buf);
+}
+
 /* Greedy k-means++: first centre uniform; each next one the best (lowest
  * potential) of `trials` candidates drawn with probability ∝ D². A first
- * pass sums each candidate's potential; a second pass computes the
- * winner's distances again (the kernel's distances are independent chains,
- * so the values are those of the first pass) and takes them into D².
- * Keeping the candidates' distances instead would cost n × trials doubles
- * (up to 56 bytes per sample).
+ * pass sums each candidate's potential; the winner's distances are then
+ * taken into D²: kept from the first pass (keep, n × trials, when the
+ * caller can spare 8·trials bytes per sample) or computed again (keep NULL;
+ * each of the kernel's distances is its own chain over j, so the values
+ * are those of the first pass).
  * Distributed: the draws come from the same stream on every rank;
  * the rank holding a drawn row sends it (one sum of the candidate rows);
  * the potentials of the candidates are summed per rank (tp, P x trials), so
@@ -690,15 +705,8 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
         double *mine = tp + (int64_t)me * trials;
         memset(tp, 0, (size_t)(P * trials) * sizeof *tp);
         for (int64_t i = 0; i < n; i += NPT) {
-            const double *xp[NPT];
-            double xs[NPT];
             const int64_t np = n - i < NPT ? n - i : NPT;
-            for (int64_t s = 0; s < NPT; s++) {
-                const int64_t pi = s < np ? i + s : i;
-                xp[s] = ws->x + pi * d;
-                xs[s] = ws->xsq[pi];
-            }
-            ws->dotsn(xp, xs, ws->ct, ws->csq, d, ws->kq, ws->buf);
+            kernel_rows(ws, i, np);
             for (int64_t s = 0; s < np; s++) {
                 const double *row = ws->buf + s * ws->kq, ci = closest[i + s];
                 for (int64_t t = 0; t < trials; t++) {
@@ -728,15 +736,8 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
              * whichever column the centre sits in */
             load_centres(ws, cand + bt * d, 1);
             for (int64_t i = 0; i < n; i += NPT) {
-                const double *xp[NPT];
-                double xs[NPT];
                 const int64_t np = n - i < NPT ? n - i : NPT;
-                for (int64_t s = 0; s < NPT; s++) {
-                    const int64_t pi = s < np ? i + s : i;
-                    xp[s] = ws->x + pi * d;
-                    xs[s] = ws->xsq[pi];
-                }
-                ws->dotsn(xp, xs, ws->ct, ws->csq, d, ws->kq, ws->buf);
+                kernel_rows(ws, i, np);
                 for (int64_t s = 0; s < np; s++) {
                     const double v = ws->buf[s * ws->kq];
                     if (v < closest[i + s]) closest[i + s] = v;
