@@ -477,7 +477,7 @@ static void assign_points32(km_ws *ws, const int64_t *idx, int64_t m, int64_t *l
             const double delta = ws->eps32 * (ws->xsq[p] + ws->cmax) + 1e-30;
             if ((double)f2 - (double)f1 > 2.0 * delta) {
                 u[p] = sqrt((double)f1 + delta);
-                l[p] = sqrt(fmax((double)f2 - delta, 0.0));
+                l[p] = sqrt((double)f2 - delta > 0 ? (double)f2 - delta : 0.0);
             } else { /* a close call: this point with the double kernel */
                 const double *xq[NPT];
                 double xsd[NPT], d1, d2;
@@ -843,6 +843,8 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
     if (use32) ws.x32 = x32; /* from here on, the assignments */
     for (int64_t i = 0; i < n; i++) lab[i] = -1;
     int it, conv = 0, tighten = 1;
+    double m1 = 0, m2 = 0; /* the two largest moves of the centres, the largest of am */
+    int64_t am = -1;
     for (it = 0; it < max_iter; it++) {
         int64_t changed = 0;
         load_centres(&ws, cen, k);
@@ -872,10 +874,17 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
             for (int64_t b0 = 0; b0 < n; b0 += FILTER_BLOCK) {
                 const int64_t b1 = n - b0 < FILTER_BLOCK ? n : b0 + FILTER_BLOCK;
                 int64_t nf = 0, n1 = 0;
-                for (int64_t i = b0; i < b1; i++) { /* the candidates, without branches */
-                    const double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
+                /* the bounds follow the centres' last moves (u its own
+                 * centre's, l the fastest other's), and the candidates are
+                 * listed, in one pass without branches */
+                for (int64_t i = b0; i < b1; i++) {
+                    const int64_t a = lab[i];
+                    const double ui = u[i] + move[a], li = l[i] - (a == am ? m2 : m1);
+                    const double m = half[a] > li ? half[a] : li;
+                    u[i] = ui;
+                    l[i] = li;
                     fail_idx[n1] = i;
-                    n1 += !(u[i] <= m);
+                    n1 += !(ui <= m);
                 }
                 if (do_tight) {
                     for (int64_t t = 0; t < n1; t++) {
@@ -934,9 +943,12 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
                 u[i] = INFINITY;
                 l[i] = 0;
             }
-        } else {
-            double m1 = 0, m2 = 0;
-            int64_t am = -1;
+            memset(move, 0, (size_t)k * sizeof *move); /* nothing left to move by */
+            m1 = m2 = 0;
+            am = -1;
+        } else { /* the bounds move with the next iteration's filter */
+            m1 = m2 = 0;
+            am = -1;
             for (int64_t a = 0; a < k; a++) {
                 double inv = 1.0 / (double)sz[a], mv = 0;
                 for (int64_t j = 0; j < d; j++) {
@@ -952,10 +964,6 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
                 } else if (mv > m2) {
                     m2 = mv;
                 }
-            }
-            for (int64_t i = 0; i < n; i++) {
-                u[i] += move[lab[i]];
-                l[i] -= lab[i] == am ? m2 : m1;
             }
         }
     }
