@@ -66,21 +66,23 @@ static void gather_centred(const double *a, int64_t cols, const int64_t *idx, in
 #define LOCAL_ALLOC(ptr, count) (((ptr) = dcx__calloc((size_t)(count), sizeof *(ptr))) != NULL)
 
 /* The error of predicting part e (moments mom_e, means me: x̄ then ȳ,
- * count ne) with ŷ = ȳ_T + (x − x̄_T) W (wt = Wᵀ (dy, r), NULL: ŷ = ȳ_T,
- * here mt = ȳ_T alone), added per output group to sse. aw (r, r) and
- * mw (dy, r) are work space. */
+ * count ne) with ŷ = ȳ_T + (x − x̄_T) W (mt: the training part's means,
+ * x̄_T then ȳ_T; wt = Wᵀ (dy, r), NULL: ŷ = ȳ_T), added per output group
+ * to sse. aw (r, r) and mw (dy, r) are work space. */
 static dcx_status add_part_error(const double *mom_e, const double *me, int64_t ne, const double *mt,
                                  const double *wt, int64_t r, int64_t dy, const int64_t *goff, int ng, double *aw,
                                  double *mw, double *sse)
 {
     const double *ae = mom_e, *ce = ae + r * r, *se = ce + dy * r;
-    const double *xe = me, *ye = me + r, *xt = mt, *yt = mt + r;
+    const double *ye = me + r, *yt = mt + r;
     const double n = (double)ne;
+    double *dx = aw; /* δx = x̄_E − x̄_T, in aw once M is made */
     if (wt) { /* M = Wᵀ A_E, A_E made whole from its upper triangle */
         memcpy(aw, ae, (size_t)(r * r) * sizeof *aw);
         dcx__sym_upper_to_full(aw, r, r);
         dcx_status st = dcx__dgemm(0, 0, dy, r, r, 1.0, wt, r, aw, r, 0.0, mw, r);
         if (st != DCX_OK) return st;
+        for (int64_t k = 0; k < r; k++) dx[k] = me[k] - mt[k];
     }
     for (int g = 0; g < ng; g++) {
         double e = 0;
@@ -92,7 +94,7 @@ static dcx_status add_part_error(const double *mom_e, const double *me, int64_t 
                 for (int64_t k = 0; k < r; k++) {
                     lin += w[k] * c[k];
                     quad += w[k] * m[k];
-                    shift += w[k] * (xe[k] - xt[k]);
+                    shift += w[k] * dx[k];
                 }
                 t += quad - 2.0 * lin;
                 dj -= shift;

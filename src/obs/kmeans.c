@@ -451,6 +451,29 @@ static inline void relabel(km_ws *ws, int64_t p, int64_t best, int64_t *labels, 
     (*changed)++;
 }
 
+/* The points of one kernel call into pt: idx[i … i + np) (i … i + np − 1
+ * when idx is NULL), np = min(NPT, m − i), the spare slots repeating the
+ * first. Returns np. */
+static int block_points(const int64_t *idx, int64_t i, int64_t m, int64_t pt[NPT])
+{
+    const int np = m - i < NPT ? (int)(m - i) : NPT;
+    for (int s = 0; s < NPT; s++) pt[s] = s < np ? (idx ? idx[i + s] : i + s) : pt[0];
+    return np;
+}
+
+/* The double kernel's rows of the NPT points pt against the loaded
+ * columns, into ws->buf (NPT, kq). */
+static void rows64(km_ws *ws, const int64_t pt[NPT])
+{
+    const double *xp[NPT];
+    double xs[NPT];
+    for (int s = 0; s < NPT; s++) {
+        xp[s] = ws->x + pt[s] * ws->d;
+        xs[s] = ws->xsq[pt[s]];
+    }
+    ws->dotsn(xp, xs, ws->ct, ws->csq, ws->d, ws->kq, ws->buf);
+}
+
 /* assign_points with float distances (ws->x32 set, centres loaded): the
  * same labels as the double kernel (see dotsn32_body), bounds with δ of
  * slack; a close call is recomputed with the double kernel. */
@@ -462,9 +485,8 @@ static void assign_points32(km_ws *ws, const int64_t *idx, int64_t m, int64_t *l
         int64_t pt[NPT];
         const float *xp[NPT];
         float xs[NPT];
-        const int np = m - i < NPT ? (int)(m - i) : NPT;
+        const int np = block_points(idx, i, m, pt);
         for (int s = 0; s < NPT; s++) {
-            pt[s] = s < np ? (idx ? idx[i + s] : i + s) : pt[0];
             xp[s] = ws->x32 + pt[s] * d;
             xs[s] = (float)ws->xsq[pt[s]];
         }
@@ -479,13 +501,10 @@ static void assign_points32(km_ws *ws, const int64_t *idx, int64_t m, int64_t *l
                 u[p] = sqrt((double)f1 + delta);
                 l[p] = sqrt((double)f2 - delta > 0 ? (double)f2 - delta : 0.0);
             } else { /* a close call: this point with the double kernel */
-                const double *xq[NPT];
-                double xsd[NPT], d1, d2;
-                for (int t = 0; t < NPT; t++) {
-                    xq[t] = ws->x + p * d;
-                    xsd[t] = ws->xsq[p];
-                }
-                ws->dotsn(xq, xsd, ws->ct, ws->csq, d, ws->kq, ws->buf);
+                int64_t one[NPT];
+                double d1, d2;
+                for (int t = 0; t < NPT; t++) one[t] = p;
+                rows64(ws, one);
                 ws->scan2(ws->buf, k, &best, &d1, &d2);
                 u[p] = sqrt(d1);
                 l[p] = sqrt(d2);
@@ -504,22 +523,15 @@ static void assign_points32(km_ws *ws, const int64_t *idx, int64_t m, int64_t *l
 static void assign_points(km_ws *ws, const int64_t *idx, int64_t m, int64_t *labels, double *u, double *l,
                           double *sums, int64_t *sizes, int64_t *changed)
 {
-    const int64_t d = ws->d, k = ws->k, kp = ws->kq;
+    const int64_t k = ws->k, kp = ws->kq;
     if (ws->x32) {
         assign_points32(ws, idx, m, labels, u, l, sums, sizes, changed);
         return;
     }
     for (int64_t i = 0; i < m; i += NPT) {
         int64_t pt[NPT];
-        const double *xp[NPT];
-        double xs[NPT];
-        const int np = m - i < NPT ? (int)(m - i) : NPT;
-        for (int s = 0; s < NPT; s++) {
-            pt[s] = s < np ? (idx ? idx[i + s] : i + s) : pt[0];
-            xp[s] = ws->x + pt[s] * d;
-            xs[s] = ws->xsq[pt[s]];
-        }
-        ws->dotsn(xp, xs, ws->ct, ws->csq, d, kp, ws->buf);
+        const int np = block_points(idx, i, m, pt);
+        rows64(ws, pt);
         for (int s = 0; s < np; s++) {
             const double *row = ws->buf + s * kp;
             int64_t best;
@@ -641,21 +653,6 @@ static int draw_d2(const km_ws *ws, const double *closest, const double *tot, do
     return owner;
 }
 
-/* The double kernel's rows of points i … i + np − 1 (np <= NPT; the
- * call's spare slots repeat point i) against the loaded columns, into
- * ws->buf (NPT, kq). */
-static void kernel_rows(km_ws *ws, int64_t i, int64_t np)
-{
-    const double *xp[NPT];
-    double xs[NPT];
-    for (int64_t s = 0; s < NPT; s++) {
-        const int64_t pi = s < np ? i + s : i;
-        xp[s] = ws->x + pi * ws->d;
-        xs[s] = ws->xsq[pi];
-    }
-    ws->dotsn(xp, xs, ws->ct, ws->csq, ws->d, ws->kq, ws->buf);
-}
-
 /* Greedy k-means++: first centre uniform; each next one the best (lowest
  * potential) of `trials` candidates drawn with probability ∝ D². A first
  * pass sums each candidate's potential; the winner's distances are then
@@ -705,8 +702,9 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
         double *mine = tp + (int64_t)me * trials;
         memset(tp, 0, (size_t)(P * trials) * sizeof *tp);
         for (int64_t i = 0; i < n; i += NPT) {
-            const int64_t np = n - i < NPT ? n - i : NPT;
-            kernel_rows(ws, i, np);
+            int64_t pt[NPT];
+            const int np = block_points(NULL, i, n, pt);
+            rows64(ws, pt);
             for (int64_t s = 0; s < np; s++) {
                 const double *row = ws->buf + s * ws->kq, ci = closest[i + s];
                 for (int64_t t = 0; t < trials; t++) {
@@ -736,8 +734,9 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
              * whichever column the centre sits in */
             load_centres(ws, cand + bt * d, 1);
             for (int64_t i = 0; i < n; i += NPT) {
-                const int64_t np = n - i < NPT ? n - i : NPT;
-                kernel_rows(ws, i, np);
+                int64_t pt[NPT];
+                const int np = block_points(NULL, i, n, pt);
+                rows64(ws, pt);
                 for (int64_t s = 0; s < np; s++) {
                     const double v = ws->buf[s * ws->kq];
                     if (v < closest[i + s]) closest[i + s] = v;
@@ -861,9 +860,9 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
                     if (h < half[a]) half[a] = h;
                     if (h < half[b]) half[b] = h;
                 }
-            /* Tightening u to the exact distance rescues many points in
-             * low dimension and few in high dimension, where it only
-             * costs a pass over the data. It costs about one distance
+            /* Tightening u to the distance (in float, δ of slack)
+             * rescues many points in low dimension and few in high
+             * dimension, where it only costs a pass over the data. It costs about one distance
              * and saves, for each point it rescues, a row of the kernel
              * (~kq8/8 distances' worth): it is kept while it rescues at
              * least a fraction 8/kq8 of the candidates (a quarter at K =

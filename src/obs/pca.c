@@ -7,7 +7,8 @@
  * X is read from its source in blocks of rows (~8 MB), converted to double
  * and centred on the fly (three passes: mean, scatter, projection), so that
  * the input is never held whole: memory is d² for the scatter plus two
- * blocks. The scatter and the projection run on two streams of blocks
+ * blocks (X of up to 32 MiB is read once and held for the later passes
+ * instead, in memory runs). The scatter and the projection run on two streams of blocks
  * (dcx__two_streams, par.c: one reads the next block while the other
  * centres and multiplies, single-threaded BLAS): the scatter is the sum of
  * two partial scatters, block 2m added to one and block 2m+1 to the other;
@@ -130,9 +131,9 @@ fail:
     return st;
 }
 
-/* The next `want` rows of src into blk (want, d), checked finite (row
- * numbers from g0, the global index of the first). */
-static dcx_status read_rows(dcx_source *src, int64_t want, double *blk, int64_t d, int64_t g0, const char *what)
+/* The next `want` rows of src into blk (want, d); dcx_source_read checks
+ * every value (finite, or an error naming the file, row and column). */
+static dcx_status read_rows(dcx_source *src, int64_t want, double *blk, int64_t d, const char *what)
 {
     int64_t got = 0, at = 0;
     while (at < want) {
@@ -141,7 +142,7 @@ static dcx_status read_rows(dcx_source *src, int64_t want, double *blk, int64_t 
         if (got == 0) return dcx_set_error(DCX_ERR_FORMAT, "%s: fewer rows than announced", what);
         at += got;
     }
-    return dcx__check_finite_rows(blk, g0, want, d, what);
+    return DCX_OK;
 }
 
 static void centre_rows(double *blk, int64_t b, int64_t d, const double *mean)
@@ -158,7 +159,7 @@ static void centre_rows(double *blk, int64_t b, int64_t d, const double *mean)
 typedef struct pass_job {
     dcx_source *x;
     const char *what;
-    int64_t n, d, bs, g0; /* this rank's rows, columns, rows per block, global index of row 0 */
+    int64_t n, d, bs; /* this rank's rows, columns, rows per block */
     const double *mean;
     double *blk[2];
     double *c[2];    /* pass 2: (d, d) partial scatters */
@@ -184,7 +185,7 @@ static dcx_status pass_read(void *ctx, int k, int64_t b, int64_t *rows)
         *rows = m;
         return DCX_OK;
     }
-    dcx_status st = read_rows(jb->x, m, jb->blk[k], jb->d, jb->g0 + i0, jb->what);
+    dcx_status st = read_rows(jb->x, m, jb->blk[k], jb->d, jb->what);
     if (st == DCX_OK) *rows = m;
     return st;
 }
@@ -238,7 +239,7 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     for (int64_t i0 = 0; i0 < n && st == DCX_OK; i0 += bs) {
         int64_t b = n - i0 < bs ? n - i0 : bs;
         double *dst = held ? held + i0 * d : blk[0];
-        st = read_rows(x, b, dst, d, rows->row0 + i0, what);
+        st = read_rows(x, b, dst, d, what);
         if (st != DCX_OK) break;
         for (int64_t i = 0; i < b; i++)
             for (int64_t j = 0; j < d; j++) mean[j] += dst[i * d + j];
@@ -265,7 +266,7 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     w = dcx__calloc((size_t)d, sizeof *w);
     st = c && c1 && w ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
     if (st == DCX_OK && !held) st = dcx_source_rewind(x);
-    pass_job pj = {x, what, n, d, bs, rows->row0, mean, {blk[0], blk[1]}, {c, c1}, NULL, 0, NULL, held};
+    pass_job pj = {x, what, n, d, bs, mean, {blk[0], blk[1]}, {c, c1}, NULL, 0, NULL, held};
     if (st == DCX_OK) st = dcx__two_streams(threads, pass_read, scatter_work, &pj);
     DCX_TRY(dcx_dist_agree(rows->dist, st));
     for (int64_t i = 0; i < d; i++)
