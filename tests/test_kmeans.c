@@ -217,12 +217,12 @@ static void same_with_floats(const double *x, int64_t n, int64_t d, int64_t k, c
 {
     dcx__rows rows = {0};
     double *xsq = calloc((size_t)n, sizeof *xsq);
-    float *x32 = calloc((size_t)(n * d), sizeof *x32);
+    float *x32 = calloc((size_t)dcx__km_floats_count(n, d), sizeof *x32);
     assert_non_null(xsq);
     assert_non_null(x32);
     ASSERT_OK(dcx__rows_init(NULL, n, &rows));
     dcx__row_norms(x, n, d, xsq);
-    for (int64_t i = 0; i < n * d; i++) x32[i] = (float)x[i];
+    dcx__km_floats_fill(x, xsq, n, d, x32);
     for (int q = 0; q < 2; q++) {
         dcx__km_run a, b;
         ASSERT_OK(dcx__kmeans_restart(x, x32, xsq, &rows, d, k, 100, 7, q, 0, NULL, NULL, &a));

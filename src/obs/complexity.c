@@ -548,14 +548,14 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     const int R = p->restarts;
     dcx_status big = dcx__big_calloc(&zsq, nloc, sizeof *zsq, scratch);
     if (big == DCX_OK) big = dcx__big_calloc(&zeros, nloc, sizeof *zeros, scratch);
-    if (big == DCX_OK) big = dcx__big_calloc(&z32, nloc * r, sizeof *z32, scratch);
+    if (big == DCX_OK) big = dcx__big_calloc(&z32, dcx__km_floats_count(nloc, r), sizeof *z32, scratch);
     ok = big == DCX_OK && LOCAL_ALLOC(runs, nl) && LOCAL_ALLOC(bestq, nl) && LOCAL_ALLOC(finished, nl) &&
          LOCAL_ALLOC(order, (int64_t)(nl - 1) * R + nl) &&
          LOCAL_ALLOC(cells, nl) &&
          LOCAL_ALLOC(sse, (int64_t)nl * ng) && LOCAL_ALLOC(yzero, dy);
     DCX_TRY(dcx_dist_agree(p->dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory")));
     dcx__row_norms(z, nloc, r, zsq);
-    for (int64_t i = 0; i < nloc * r; i++) z32[i] = (float)z[i];
+    dcx__km_floats_fill(z, zsq, nloc, r, z32);
     for (int j = 0; j < nl; j++) bestq[j] = -1;
     cells[0] = zeros;
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;

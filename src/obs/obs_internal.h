@@ -40,8 +40,9 @@ dcx_status dcx__kmeans_f64(const double *x, int64_t n, int64_t d, const dcx_kmea
  * zeroed run). trace may be NULL. The per-point state (labels and two
  * bounds, 24 bytes) is allocated with dcx__big_calloc(…, scratch): in a
  * scratch file when scratch is set; everything else is O(k·d). x32 (may
- * be NULL): the same points as floats, for the faster float distances of
- * the assignments (the labels are those of the double distances). */
+ * be NULL): the float form of the same points (dcx__km_floats_fill), for
+ * the faster float distances of the assignments (the labels are those of
+ * the double distances). */
 typedef struct dcx__km_run {
     int64_t *labels; /* a dcx__big_calloc buffer when labels_big */
     int labels_big;
@@ -54,6 +55,11 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
                                int64_t k, int max_iter, uint64_t seed, int restart, int scratch,
                                dcx_kmeans_trace_fn trace, void *trace_ctx, dcx__km_run *run);
 void dcx__km_run_free(dcx__km_run *run);
+/* The float form of n points for dcx__kmeans_restart's x32: a buffer of
+ * dcx__km_floats_count(n, d) floats, filled from x (n, d) and its squared
+ * row norms xsq. */
+int64_t dcx__km_floats_count(int64_t n, int64_t d);
+void dcx__km_floats_fill(const double *x, const double *xsq, int64_t n, int64_t d, float *buf);
 void dcx__row_norms(const double *x, int64_t n, int64_t d, double *out);
 
 /* Copy a float32/float64 matrix into a new contiguous double buffer
