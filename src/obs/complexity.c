@@ -331,10 +331,16 @@ static dcx_status read_outputs(y_job *yj)
         st = dcx_source_rewind(ys[i]);
         for (int64_t r0 = 0; r0 < nloc && st == DCX_OK;) {
             int64_t got = 0;
-            st = dcx_source_read(ys[i], nloc - r0 < bs ? nloc - r0 : bs, blk, &got); /* checks every value */
+            /* one Y: straight into its rows */
+            double *dst = c == dyall ? ya + r0 * dyall : blk;
+            st = dcx_source_read(ys[i], nloc - r0 < bs ? nloc - r0 : bs, dst, &got); /* checks every value */
             if (st == DCX_OK && got == 0) st = dcx_set_error(DCX_ERR_FORMAT, "%s: fewer rows than announced", name);
-            for (int64_t t = 0; t < got && st == DCX_OK; t++)
-                memcpy(ya + (r0 + t) * dyall + c0, blk + t * c, (size_t)c * sizeof *ya);
+            if (dst == blk)
+                for (int64_t t = 0; t < got && st == DCX_OK; t++)
+                    memcpy(ya + (r0 + t) * dyall + c0, blk + t * c, (size_t)c * sizeof *ya);
+            /* the column sums, row by row, while the block is in cache */
+            for (int64_t t = 0; t < got; t++)
+                for (int64_t j = 0; j < c; j++) mean[c0 + j] += ya[(r0 + t) * dyall + c0 + j];
             r0 += got;
         }
     }
@@ -343,20 +349,25 @@ static dcx_status read_outputs(y_job *yj)
      * sums, and whether any sample differs from the first */
     if (nloc > 0 && rows->row0 == 0) memcpy(first, ya, (size_t)dyall * sizeof *first);
     DCX_TRY(dcx_dist_sum_f64(p->dist, first, dyall));
-    for (int64_t r0 = 0; r0 < nloc; r0++)
-        for (int64_t j = 0; j < dyall; j++) mean[j] += ya[r0 * dyall + j];
     DCX_TRY(dcx_dist_sum_f64(p->dist, mean, dyall));
     for (int64_t j = 0; j < dyall; j++) mean[j] /= (double)rows->n;
     for (int i = 0, c0 = 0; i < ny; c0 += (int)dcx_source_cols(ys[i]), i++) {
         const int64_t c = dcx_source_cols(ys[i]);
         icount[i] = !all_constant_as(ya + c0, nloc, c, dyall, first + c0);
-        sst[i] = 0;
-        for (int64_t r0 = 0; r0 < nloc; r0++)
+        /* centred in place; the sum of squares per column (independent
+         * chains, one per column), then over the columns in order */
+        double *colsq = blk; /* (c) */
+        memset(colsq, 0, (size_t)c * sizeof *colsq);
+        for (int64_t r0 = 0; r0 < nloc; r0++) {
+            double *yr = ya + r0 * dyall + c0;
             for (int64_t j = 0; j < c; j++) {
-                double v = ya[r0 * dyall + c0 + j] - mean[c0 + j];
-                ya[r0 * dyall + c0 + j] = v;
-                sst[i] += v * v;
+                const double v = yr[j] - mean[c0 + j];
+                yr[j] = v;
+                colsq[j] += v * v;
             }
+        }
+        sst[i] = 0;
+        for (int64_t j = 0; j < c; j++) sst[i] += colsq[j];
     }
     DCX_TRY(dcx_dist_sum_i64(p->dist, icount, ny));
     DCX_TRY(dcx_dist_sum_f64(p->dist, sst, ny));
@@ -459,8 +470,8 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
 
     /* 1b. the outputs, centred, side by side; a Y of zero variance keeps no
      * columns (multi) or stops the measurement (single) */
-    /* Y is read in blocks of about 8 MB */
-    int64_t bs = ((int64_t)1 << 20) / cmax;
+    /* Y is read in blocks of about 256 KB, summed while they are in cache */
+    int64_t bs = ((int64_t)1 << 15) / cmax;
     if (bs < 1) bs = 1;
     if (bs > nloc) bs = nloc > 0 ? nloc : 1;
     /* everything kept per sample goes to a scratch file beyond the memory

@@ -236,13 +236,18 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     st = mean && (held || (blk[0] && blk[1])) ? DCX_OK
                                                : dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
     if (st == DCX_OK) st = dcx_source_rewind(x);
+    /* read in pieces of about 256 KB, summed while they are in cache */
+    const int64_t piece = ((int64_t)1 << 15) / d > 0 ? ((int64_t)1 << 15) / d : 1;
     for (int64_t i0 = 0; i0 < n && st == DCX_OK; i0 += bs) {
         int64_t b = n - i0 < bs ? n - i0 : bs;
         double *dst = held ? held + i0 * d : blk[0];
-        st = read_rows(x, b, dst, d, what);
-        if (st != DCX_OK) break;
-        for (int64_t i = 0; i < b; i++)
-            for (int64_t j = 0; j < d; j++) mean[j] += dst[i * d + j];
+        for (int64_t p0 = 0; p0 < b && st == DCX_OK; p0 += piece) {
+            const int64_t pb = b - p0 < piece ? b - p0 : piece;
+            st = read_rows(x, pb, dst + p0 * d, d, what);
+            if (st != DCX_OK) break;
+            for (int64_t i = p0; i < p0 + pb; i++)
+                for (int64_t j = 0; j < d; j++) mean[j] += dst[i * d + j];
+        }
     }
     /* a NaN in one rank's rows stops every rank */
     DCX_TRY(dcx_dist_agree(rows->dist, st));
