@@ -478,11 +478,81 @@ void dcx__km_floats_fill(const double *x, const double *xsq, int64_t n, int64_t 
     }
 }
 
+/* ---- the seeding's float pass (see seed_pass32) ---- */
+#define SEED_W 16 /* trials at most: four vectors of sums */
+
+/* The points s < m of a panel (float distances pbuf (t3, PW) to the
+ * candidates) with a candidate possibly nearer than closest: their indices
+ * s into need, their count returned. xq: the points' squared norms. */
+static inline __attribute__((always_inline)) int64_t seed_near_body(const float *pbuf, const double *xq,
+                                                                    const double *closest, int64_t m,
+                                                                    int64_t trials, double eps, double cmax,
+                                                                    int64_t *need)
+{
+    int64_t nn = 0;
+    for (int64_t s = 0; s < m; s++) {
+        const double delta = eps * (xq[s] + cmax) + 1e-30, ci = closest[s];
+        int near = 0;
+        for (int64_t t = 0; t < trials; t++) near |= !((double)pbuf[t * PW + s] - delta > ci);
+        need[nn] = s;
+        nn += near;
+    }
+    return nn;
+}
+
+DEFINE_BUILDS(int64_t, seed_near, "avx2",
+              (const float *pbuf, const double *xq, const double *closest, int64_t m, int64_t trials, double eps,
+               double cmax, int64_t *need),
+              (pbuf, xq, closest, m, trials, eps, cmax, need), return)
+typedef int64_t (*seed_near_fn)(const float *, const double *, const double *, int64_t, int64_t, double, double,
+                                int64_t *);
+
+/* acc (SEED_W lanes, lane t for candidate t) += min(row_t, closest) of the
+ * points s < m in order: rows (stride SEED_W) for the points need[e]
+ * (ascending), closest alone for the others. */
+static inline __attribute__((always_inline)) void seed_sums_body(const double *closest, int64_t m,
+                                                                 const int64_t *need, int64_t nn,
+                                                                 const double *rows, double *acc)
+{
+    v4d a0 = *(v4d *)acc, a1 = *(v4d *)(acc + 4), a2 = *(v4d *)(acc + 8), a3 = *(v4d *)(acc + 12);
+    for (int64_t s = 0, e = 0; s < m; s++) {
+        const double ci = closest[s];
+        const v4d c4 = {ci, ci, ci, ci};
+        if (e < nn && need[e] == s) {
+            const double *r = rows + e * SEED_W;
+            const v4d r0 = *(const v4d *)r, r1 = *(const v4d *)(r + 4), r2 = *(const v4d *)(r + 8),
+                      r3 = *(const v4d *)(r + 12);
+            a0 += BLEND4((v4di)(r0 < c4), r0, c4);
+            a1 += BLEND4((v4di)(r1 < c4), r1, c4);
+            a2 += BLEND4((v4di)(r2 < c4), r2, c4);
+            a3 += BLEND4((v4di)(r3 < c4), r3, c4);
+            e++;
+        } else {
+            a0 += c4;
+            a1 += c4;
+            a2 += c4;
+            a3 += c4;
+        }
+    }
+    *(v4d *)acc = a0;
+    *(v4d *)(acc + 4) = a1;
+    *(v4d *)(acc + 8) = a2;
+    *(v4d *)(acc + 12) = a3;
+}
+
+DEFINE_BUILDS(void, seed_sums, "avx2",
+              (const double *closest, int64_t m, const int64_t *need, int64_t nn, const double *rows, double *acc),
+              (closest, m, need, nn, rows, acc), )
+typedef void (*seed_sums_fn)(const double *, int64_t, const int64_t *, int64_t, const double *, double *);
+
 /* The kernels for this CPU (a benign race: every thread stores the same
  * pointers). */
 static dotsn_fn pick_kernels(scan2_fn *scan, dotsn32_fn *f32, scan2_32_fn *scan32, dist32_fn *one32,
-                             panel_dist_fn *pdist, panel_scan_fn *pscan, panel_bounds_fn *pbounds)
+                             panel_dist_fn *pdist, panel_scan_fn *pscan, panel_bounds_fn *pbounds,
+                             seed_near_fn *snear, seed_sums_fn *ssums)
 {
+    *snear = seed_near_base;
+    *ssums = seed_sums_base;
     dotsn_fn f = dotsn_base;
     *pdist = panel_dist_base;
     *pscan = panel_scan_base;
@@ -500,6 +570,8 @@ static dotsn_fn pick_kernels(scan2_fn *scan, dotsn32_fn *f32, scan2_32_fn *scan3
         *scan32 = scan2_32_avx2;
         *pscan = panel_scan_avx2;
         *pbounds = panel_bounds_avx2;
+        *snear = seed_near_avx2;
+        *ssums = seed_sums_avx2;
     }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         f = dotsn_avx2;
@@ -530,7 +602,10 @@ typedef struct km_ws {
     int64_t kp8, kq8;     /* kp and the loaded columns rounded up to a multiple of 8 */
     int64_t kc, k3;       /* rows of c32 and csq32 (>= kp8, k3); k rounded up to a multiple of PA */
     float *ct32, *csq32;  /* (d, kp8), (kc): the loaded centres; 32-byte aligned */
-    float *pbuf;          /* (k3, PW) a panel's distances; 32-byte aligned */
+    float *pbuf;          /* (kc, PW) a panel's distances; 32-byte aligned */
+    double *prow;         /* (PW, SEED_W) double rows of a panel's points (seeding); 32-byte aligned */
+    seed_near_fn snear;
+    seed_sums_fn ssums;
     panel_dist_fn pdist;
     panel_scan_fn pscan;
     panel_bounds_fn pbounds;
@@ -540,7 +615,7 @@ typedef struct km_ws {
     dotsn32_fn dotsn32;
     scan2_32_fn scan32;
     dist32_fn dist32;
-    float *c32; /* (kc, d) the loaded centres as float rows (rows >= q zero) */
+    float *c32; /* (kc, d) the loaded centres as float rows (the rows from q on: padding, csq32 = ∞) */
 } km_ws;
 
 static void row_norms(const double *a, int64_t m, int64_t d, double *out)
@@ -850,6 +925,50 @@ static int draw_d2(const km_ws *ws, const double *closest, const double *tot, do
     return owner;
 }
 
+/* The seeding's first pass from the float panels (ws->xp set; the double
+ * candidates loaded in ct; trials <= SEED_W): each point's potentials
+ * min(D², closest) added to mine (trials) in point order, the same sums as
+ * the double pass, bit for bit. A candidate whose float distance exceeds
+ * the point's closest by more than δ is farther in double too, so
+ * min(D², closest) = closest; a point with any candidate nearer than that
+ * (~20 % of the points per step at k = 32, fewer later) gets its row from
+ * the double kernel, and only those rows are kept: row e of keep (trials
+ * each) for point kidx[e], e < the count returned. */
+
+static int64_t seed_pass32(km_ws *ws, const double *cand, int64_t trials, const double *closest, double *mine,
+                           double *keep, int64_t *kidx)
+{
+    const int64_t n = ws->n, d = ws->d, t3 = (trials + PA - 1) / PA * PA, kq = ws->kq;
+    double cmax = 0;
+    for (int64_t t = 0; t < t3; t++) {
+        for (int64_t j = 0; j < d; j++) ws->c32[t * d + j] = t < trials ? (float)cand[t * d + j] : 0.0f;
+        ws->csq32[t] = t < trials ? (float)ws->csq[t] : INFINITY;
+        if (t < trials && ws->csq[t] > cmax) cmax = ws->csq[t];
+    }
+    double acc[SEED_W] __attribute__((aligned(32))) = {0};
+    int64_t nkeep = 0, need[PW];
+    for (int64_t p0 = 0; p0 < n; p0 += PW) {
+        const int64_t m = n - p0 < PW ? n - p0 : PW;
+        ws->pdist(ws->xp + p0 * d, ws->xpsq + p0, ws->c32, ws->csq32, d, t3, ws->pbuf);
+        const int64_t nn = ws->snear(ws->pbuf, ws->xsq + p0, closest + p0, m, trials, ws->eps32, cmax, need);
+        for (int64_t b = 0; b < nn; b += NPT) { /* their double rows, NPT at a time, into keep */
+            int64_t pt[NPT];
+            const int np = block_points(need, b, nn, pt);
+            for (int s = 0; s < NPT; s++) pt[s] += p0;
+            rows64(ws, pt);
+            for (int s = 0; s < np; s++) {
+                memcpy(ws->prow + (b + s) * SEED_W, ws->buf + s * kq, (size_t)kq * sizeof *ws->prow);
+                memcpy(keep + (nkeep + b + s) * trials, ws->buf + s * kq, (size_t)trials * sizeof *keep);
+                kidx[nkeep + b + s] = pt[s];
+            }
+        }
+        nkeep += nn;
+        ws->ssums(closest + p0, m, need, nn, ws->prow, acc);
+    }
+    for (int64_t t = 0; t < trials; t++) mine[t] += acc[t];
+    return nkeep;
+}
+
 /* Greedy k-means++: first centre uniform; each next one the best (lowest
  * potential) of `trials` candidates drawn with probability ∝ D². A first
  * pass sums each candidate's potential; the winner's distances are then
@@ -862,7 +981,7 @@ static int draw_d2(const km_ws *ws, const double *closest, const double *tot, do
  * the potentials of the candidates are summed per rank (tp, P x trials), so
  * that every rank also knows each rank's part of the new potential. */
 static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *closest, double *cand, double *tp,
-                                double *tot, double *keep)
+                                double *tot, double *keep, int64_t *kidx)
 {
     dcx_status st = DCX_OK;
     const dcx__rows *rw = ws->rows;
@@ -898,18 +1017,27 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
         /* potential with each candidate added */
         double *mine = tp + (int64_t)me * trials;
         memset(tp, 0, (size_t)(P * trials) * sizeof *tp);
-        for (int64_t i = 0; i < n; i += NPT) {
-            int64_t pt[NPT];
-            const int np = block_points(NULL, i, n, pt);
-            rows64(ws, pt);
-            for (int64_t s = 0; s < np; s++) {
-                const double *row = ws->buf + s * ws->kq, ci = closest[i + s];
-                for (int64_t t = 0; t < trials; t++) {
-                    double v = row[t];
-                    mine[t] += v < ci ? v : ci;
+        int64_t nkeep = 0;
+        if (keep && ws->xp && trials <= SEED_W) {
+            nkeep = seed_pass32(ws, cand, trials, closest, mine, keep, kidx);
+        } else {
+            for (int64_t i = 0; i < n; i += NPT) {
+                int64_t pt[NPT];
+                const int np = block_points(NULL, i, n, pt);
+                rows64(ws, pt);
+                for (int64_t s = 0; s < np; s++) {
+                    const double *row = ws->buf + s * ws->kq, ci = closest[i + s];
+                    for (int64_t t = 0; t < trials; t++) {
+                        double v = row[t];
+                        mine[t] += v < ci ? v : ci;
+                    }
+                    if (keep) {
+                        memcpy(keep + (i + s) * trials, row, (size_t)trials * sizeof *keep);
+                        kidx[i + s] = i + s;
+                    }
                 }
-                if (keep) memcpy(keep + (i + s) * trials, row, (size_t)trials * sizeof *keep);
             }
+            nkeep = keep ? n : 0;
         }
         DCX_TRY(dcx_dist_sum_f64(rw->dist, tp, P * trials));
         double tpot[64];
@@ -922,9 +1050,9 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
             if (tpot[t] < tpot[bt]) bt = t;
         memcpy(c + q * d, cand + bt * d, (size_t)d * sizeof *c);
         if (keep) { /* the winner's distances, kept from the first pass */
-            for (int64_t i = 0; i < n; i++) {
-                const double v = keep[i * trials + bt];
-                if (v < closest[i]) closest[i] = v;
+            for (int64_t e = 0; e < nkeep; e++) {
+                const double v = keep[e * trials + bt];
+                if (v < closest[kidx[e]]) closest[kidx[e]] = v;
             }
         } else {
             /* the winner alone: each distance is its own chain over j, the same
@@ -1003,7 +1131,8 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
     ws.k = k;
     ws.xsq = xsq;
     ws.kp = kp;
-    ws.dotsn = pick_kernels(&ws.scan2, &ws.dotsn32, &ws.scan32, &ws.dist32, &ws.pdist, &ws.pscan, &ws.pbounds);
+    ws.dotsn = pick_kernels(&ws.scan2, &ws.dotsn32, &ws.scan32, &ws.dist32, &ws.pdist, &ws.pscan, &ws.pbounds, &ws.snear,
+                            &ws.ssums);
     ws.ct = aligned_alloc(32, (size_t)(d * kp) * sizeof *ws.ct);
     ws.csq = aligned_alloc(32, (size_t)kp * sizeof *ws.csq);
     ws.buf = aligned_alloc(32, (size_t)(NPT * kp) * sizeof *ws.buf);
@@ -1015,7 +1144,8 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
     int use32 = x32 && xmax < 1e30;
     ws.kp8 = (width + 7) / 8 * 8;
     ws.k3 = (k + PA - 1) / PA * PA;
-    ws.kc = (ws.kp8 > ws.k3 ? ws.kp8 : ws.k3 + 7) / 8 * 8;
+    ws.kc = (ws.kp8 > ws.k3 ? ws.kp8 : ws.k3) + PA; /* room for the trials rounded up to PA as well */
+    ws.kc = (ws.kc + 7) / 8 * 8;
     ws.eps32 = (double)(d + 16) * 0x1p-23;
     if (use32) {
         const int64_t np = km_np(n);
@@ -1025,9 +1155,12 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
         ws.ct32 = aligned_alloc(32, (size_t)(d * ws.kp8) * sizeof *ws.ct32);
         ws.csq32 = aligned_alloc(32, (size_t)ws.kc * sizeof *ws.csq32);
         ws.buf32 = aligned_alloc(32, (size_t)(NPT * ws.kp8) * sizeof *ws.buf32);
-        ws.pbuf = aligned_alloc(32, (size_t)(PW * ws.k3) * sizeof *ws.pbuf);
+        ws.pbuf = aligned_alloc(32, (size_t)(PW * ws.kc) * sizeof *ws.pbuf);
         ws.c32 = dcx__calloc((size_t)(ws.kc * d), sizeof *ws.c32);
-        use32 = ws.ct32 && ws.csq32 && ws.buf32 && ws.pbuf && ws.c32;
+        ws.prow = aligned_alloc(32, (size_t)(PW * SEED_W) * sizeof *ws.prow);
+        if (ws.prow) memset(ws.prow, 0, (size_t)(PW * SEED_W) * sizeof *ws.prow);
+        use32 = ws.ct32 && ws.csq32 && ws.buf32 && ws.pbuf && ws.c32 && ws.prow;
+        if (!use32) ws.xp = NULL; /* double distances throughout */
     }
     /* per point: the label and Hamerly's two bounds, 24 bytes (in the
      * scratch file when the caller's data are); u also serves as D² while
@@ -1049,9 +1182,18 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
      * its second (n x trials doubles) unless they would take more than
      * 32 MiB or the per-sample state lives in the scratch file */
     double *keep = NULL;
-    if (!scratch && n * trials <= ((int64_t)4 << 20)) keep = dcx__calloc((size_t)(n * trials), sizeof *keep);
-    st = seed_plusplus(&ws, &rng, cen, u, cand, tp, tot, keep);
+    int64_t *kidx = NULL;
+    if (!scratch && n * trials <= ((int64_t)4 << 20)) {
+        keep = dcx__calloc((size_t)(n * trials), sizeof *keep);
+        kidx = dcx__calloc((size_t)n, sizeof *kidx);
+        if (!kidx) {
+            free(keep);
+            keep = NULL;
+        }
+    }
+    st = seed_plusplus(&ws, &rng, cen, u, cand, tp, tot, keep, kidx);
     free(keep);
+    free(kidx);
     DCX_TRY(st);
     if (use32) ws.x32 = x32; /* from here on, the assignments */
     for (int64_t i = 0; i < n; i++) lab[i] = -1;
@@ -1211,6 +1353,7 @@ fail:
     free(ws.buf32);
     free(ws.pbuf);
     free(ws.c32);
+    free(ws.prow);
     dcx__big_free(lab);
     free(sz);
     free(szl);
