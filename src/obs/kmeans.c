@@ -296,9 +296,6 @@ static inline __attribute__((always_inline)) float dist32_body(const float *x, f
     return v > 0 ? v : 0.0f;
 }
 
-typedef float (*dist32_fn)(const float *, float, const float *, float, int64_t);
-DEFINE_BUILDS(float, dist32, "avx2,fma", (const float *x, float xs, const float *c, float cs, int64_t d),
-              (x, xs, c, cs, d), return)
 
 /* As scan2_body on k floats, k a multiple of 8 (row 32-byte aligned;
  * padding columns hold +∞): the lowest index of the minimum and the two
@@ -478,6 +475,92 @@ void dcx__km_floats_fill(const double *x, const double *xsq, int64_t n, int64_t 
     }
 }
 
+/* Hamerly's tightening of the candidates idx[0..n1) (float rows x32,
+ * centres c32, labels lab): u = √(float distance to the own centre + δ),
+ * and the points still open (u > max(half of their centre, l)) compacted
+ * to the front of idx, their count returned. The same values as
+ * dist32_body one point at a time; the square roots four at a time. */
+#define DEFINE_TIGHTEN(name, ATTR, SQRT4)                                                                           \
+    ATTR static int64_t name(const float *x32, const double *xsq, const float *c32, const float *csq32,           \
+                             const int64_t *lab, const double *l, const double *half, int64_t *idx, int64_t n1,   \
+                             int64_t d, double eps, double cmax, double *u)                                      \
+    {                                                                                                                \
+        int64_t nf = 0;                                                                                              \
+        for (int64_t t0 = 0; t0 < n1; t0 += 4) {                                                                     \
+            const int nb = n1 - t0 < 4 ? (int)(n1 - t0) : 4;                                                         \
+            v4d a = {0, 0, 0, 0};                                                                                    \
+            int64_t ii[4];                                                                                           \
+            for (int q = 0; q < 4; q++) {                                                                            \
+                const int64_t i = ii[q] = idx[t0 + (q < nb ? q : 0)];                                               \
+                const double delta = eps * (xsq[i] + cmax) + 1e-30;                                                  \
+                a[q] = (double)dist32_body(x32 + i * d, (float)xsq[i], c32 + lab[i] * d, csq32[lab[i]], d) + delta; \
+            }                                                                                                        \
+            const v4d r = SQRT4(a);                                                                                  \
+            for (int q = 0; q < nb; q++) {                                                                           \
+                const int64_t i = ii[q];                                                                             \
+                const double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];                                          \
+                u[i] = r[q];                                                                                         \
+                idx[nf] = i;                                                                                         \
+                nf += !(r[q] <= m);                                                                                  \
+            }                                                                                                        \
+        }                                                                                                            \
+        return nf;                                                                                                   \
+    }
+DEFINE_TIGHTEN(tighten32_base, , SQRT4_LANES)
+#if defined(__x86_64__) && defined(__GNUC__)
+DEFINE_TIGHTEN(tighten32_avx2, __attribute__((target("avx2,fma"))), SQRT4_AVX)
+#endif
+typedef int64_t (*tighten32_fn)(const float *, const double *, const float *, const float *, const int64_t *,
+                                const double *, const double *, int64_t *, int64_t, int64_t, double, double,
+                                double *);
+
+/* Hamerly's filter over the points i0 … i1 − 1: the bounds follow the
+ * centres' last moves (u its own centre's move, l the largest move of the
+ * other centres: m2 for the points of centre am, m1 for the rest), and the
+ * points whose u exceeds max(half[own centre], l) are listed in idx, their
+ * count returned. Four points per step, no branches. */
+static inline __attribute__((always_inline)) int64_t filter_body(const int64_t *lab, double *u, double *l,
+                                                                 const double *move, const double *half,
+                                                                 int64_t am, double m1, double m2, int64_t i0,
+                                                                 int64_t i1, int64_t *idx)
+{
+    int64_t n1 = 0, i = i0;
+    const v4d vm1 = {m1, m1, m1, m1}, vm2 = {m2, m2, m2, m2};
+    const v4di vam = {am, am, am, am};
+    for (; i + 4 <= i1; i += 4) {
+        const v4di a = {lab[i], lab[i + 1], lab[i + 2], lab[i + 3]};
+        const v4d mv = {move[a[0]], move[a[1]], move[a[2]], move[a[3]]};
+        const v4d hf = {half[a[0]], half[a[1]], half[a[2]], half[a[3]]};
+        const v4d ui = *(const v4du *)(u + i) + mv;
+        const v4d li = *(const v4du *)(l + i) - BLEND4(a == vam, vm2, vm1);
+        const v4d m = BLEND4(hf > li, hf, li);
+        *(v4du *)(u + i) = ui;
+        *(v4du *)(l + i) = li;
+        const v4di open = ~(v4di)(ui <= m);
+        for (int q = 0; q < 4; q++) {
+            idx[n1] = i + q;
+            n1 += open[q] & 1;
+        }
+    }
+    for (; i < i1; i++) {
+        const int64_t a = lab[i];
+        const double ui = u[i] + move[a], li = l[i] - (a == am ? m2 : m1);
+        const double m = half[a] > li ? half[a] : li;
+        u[i] = ui;
+        l[i] = li;
+        idx[n1] = i;
+        n1 += !(ui <= m);
+    }
+    return n1;
+}
+
+DEFINE_BUILDS(int64_t, filter, "avx2",
+              (const int64_t *lab, double *u, double *l, const double *move, const double *half, int64_t am,
+               double m1, double m2, int64_t i0, int64_t i1, int64_t *idx),
+              (lab, u, l, move, half, am, m1, m2, i0, i1, idx), return)
+typedef int64_t (*filter_fn)(const int64_t *, double *, double *, const double *, const double *, int64_t, double,
+                             double, int64_t, int64_t, int64_t *);
+
 /* ---- the seeding's float pass (see seed_pass32) ---- */
 #define SEED_W 16 /* trials at most: four vectors of sums */
 
@@ -545,45 +628,6 @@ DEFINE_BUILDS(void, seed_sums, "avx2",
               (closest, m, need, nn, rows, acc), )
 typedef void (*seed_sums_fn)(const double *, int64_t, const int64_t *, int64_t, const double *, double *);
 
-/* The kernels for this CPU (a benign race: every thread stores the same
- * pointers). */
-static dotsn_fn pick_kernels(scan2_fn *scan, dotsn32_fn *f32, scan2_32_fn *scan32, dist32_fn *one32,
-                             panel_dist_fn *pdist, panel_scan_fn *pscan, panel_bounds_fn *pbounds,
-                             seed_near_fn *snear, seed_sums_fn *ssums)
-{
-    *snear = seed_near_base;
-    *ssums = seed_sums_base;
-    dotsn_fn f = dotsn_base;
-    *pdist = panel_dist_base;
-    *pscan = panel_scan_base;
-    *pbounds = panel_bounds_base;
-    *one32 = dist32_base;
-    *scan = scan2_base;
-    *f32 = dotsn32_base;
-    *scan32 = scan2_32_base;
-    double (*g)(const double *, const double *, int64_t) = dist2_base;
-#if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) {
-        g = dist2_avx2;
-        *scan = scan2_avx2;
-        *scan32 = scan2_32_avx2;
-        *pscan = panel_scan_avx2;
-        *pbounds = panel_bounds_avx2;
-        *snear = seed_near_avx2;
-        *ssums = seed_sums_avx2;
-    }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        f = dotsn_avx2;
-        *f32 = dotsn32_avx2;
-        *one32 = dist32_avx2;
-        *pdist = panel_dist_avx2;
-    }
-#endif
-    __atomic_store_n(&dist2_impl, g, __ATOMIC_RELAXED);
-    return f;
-}
-
 typedef struct km_ws {
     const double *x;
     const dcx__rows *rows; /* this rank's rows of all (n of them here) */
@@ -606,6 +650,8 @@ typedef struct km_ws {
     double *prow;         /* (PW, SEED_W) double rows of a panel's points (seeding); 32-byte aligned */
     seed_near_fn snear;
     seed_sums_fn ssums;
+    tighten32_fn tight;
+    filter_fn filt;
     panel_dist_fn pdist;
     panel_scan_fn pscan;
     panel_bounds_fn pbounds;
@@ -614,9 +660,47 @@ typedef struct km_ws {
     double eps32;         /* δ = eps32 · (‖x‖² + cmax): (d + 16)·2⁻²³ */
     dotsn32_fn dotsn32;
     scan2_32_fn scan32;
-    dist32_fn dist32;
     float *c32; /* (kc, d) the loaded centres as float rows (the rows from q on: padding, csq32 = ∞) */
 } km_ws;
+
+/* The kernels for this CPU into ws (dist2's pointer is global: a benign
+ * race, every thread stores the same one). */
+static void pick_kernels(km_ws *ws)
+{
+    double (*g)(const double *, const double *, int64_t) = dist2_base;
+    ws->dotsn = dotsn_base;
+    ws->scan2 = scan2_base;
+    ws->dotsn32 = dotsn32_base;
+    ws->scan32 = scan2_32_base;
+    ws->pdist = panel_dist_base;
+    ws->pscan = panel_scan_base;
+    ws->pbounds = panel_bounds_base;
+    ws->snear = seed_near_base;
+    ws->ssums = seed_sums_base;
+    ws->tight = tighten32_base;
+    ws->filt = filter_base;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) {
+        g = dist2_avx2;
+        ws->scan2 = scan2_avx2;
+        ws->scan32 = scan2_32_avx2;
+        ws->pscan = panel_scan_avx2;
+        ws->pbounds = panel_bounds_avx2;
+        ws->snear = seed_near_avx2;
+        ws->ssums = seed_sums_avx2;
+        ws->filt = filter_avx2;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        ws->dotsn = dotsn_avx2;
+        ws->dotsn32 = dotsn32_avx2;
+        ws->pdist = panel_dist_avx2;
+        ws->tight = tighten32_avx2;
+    }
+#endif
+    __atomic_store_n(&dist2_impl, g, __ATOMIC_RELAXED);
+}
+
 
 static void row_norms(const double *a, int64_t m, int64_t d, double *out)
 {
@@ -649,6 +733,7 @@ static void load_centres(km_ws *ws, const double *c, int64_t q)
         for (int64_t a = q; a < ws->kc; a++) ws->csq32[a] = INFINITY; /* padding: never the nearest */
     }
 }
+
 
 /* dst += sign · src (d), sign = ±1: exact negation, so the same as
  * dst[j] -= src[j] for −1. */
@@ -1131,8 +1216,7 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
     ws.k = k;
     ws.xsq = xsq;
     ws.kp = kp;
-    ws.dotsn = pick_kernels(&ws.scan2, &ws.dotsn32, &ws.scan32, &ws.dist32, &ws.pdist, &ws.pscan, &ws.pbounds, &ws.snear,
-                            &ws.ssums);
+    pick_kernels(&ws);
     ws.ct = aligned_alloc(32, (size_t)(d * kp) * sizeof *ws.ct);
     ws.csq = aligned_alloc(32, (size_t)kp * sizeof *ws.csq);
     ws.buf = aligned_alloc(32, (size_t)(NPT * kp) * sizeof *ws.buf);
@@ -1230,36 +1314,23 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
             for (int64_t b0 = 0; b0 < n; b0 += FILTER_BLOCK) {
                 const int64_t b1 = n - b0 < FILTER_BLOCK ? n : b0 + FILTER_BLOCK;
                 int64_t nf = 0, n1 = 0;
-                /* the bounds follow the centres' last moves (u its own
-                 * centre's, l the fastest other's), and the candidates are
-                 * listed, in one pass without branches */
-                for (int64_t i = b0; i < b1; i++) {
-                    const int64_t a = lab[i];
-                    const double ui = u[i] + move[a], li = l[i] - (a == am ? m2 : m1);
-                    const double m = half[a] > li ? half[a] : li;
-                    u[i] = ui;
-                    l[i] = li;
-                    fail_idx[n1] = i;
-                    n1 += !(ui <= m);
-                }
+                /* the bounds follow the centres' last moves, and the
+                 * candidates are listed */
+                n1 = ws.filt(lab, u, l, move, half, am, m1, m2, b0, b1, fail_idx);
                 /* many candidates: all of the block's points from the panels */
                 if (ws.x32 && n1 * ((do_tight ? TIGHT_COST : 0) + OPEN_COST + ws.kq8 * d) >=
                                   (b1 - b0) * (POINT_COST + ws.k3 * d)) {
                     assign_range32(&ws, b0, b1, lab, u, l, sums, szl, &changed);
                     continue;
                 }
-                if (do_tight) {
+                if (do_tight && ws.x32) { /* in float, δ of slack (the bound stays a bound) */
+                    nf = ws.tight(x32, xsq, ws.c32, ws.csq32, lab, l, half, fail_idx, n1, d, ws.eps32, ws.cmax, u);
+                    rescued += n1 - nf;
+                } else if (do_tight) { /* in double */
                     for (int64_t t = 0; t < n1; t++) {
                         const int64_t i = fail_idx[t];
                         const double m = half[lab[i]] > l[i] ? half[lab[i]] : l[i];
-                        if (ws.x32) { /* in float, δ of slack (the bound stays a bound) */
-                            const double delta = ws.eps32 * (xsq[i] + ws.cmax) + 1e-30;
-                            u[i] = sqrt((double)ws.dist32(x32 + i * d, (float)xsq[i], ws.c32 + lab[i] * d,
-                                                          ws.csq32[lab[i]], d) +
-                                        delta);
-                        } else {
-                            u[i] = sqrt(dist2(x + i * d, cen + lab[i] * d, d));
-                        }
+                        u[i] = sqrt(dist2(x + i * d, cen + lab[i] * d, d));
                         fail_idx[nf] = i;
                         nf += !(u[i] <= m);
                     }
