@@ -227,6 +227,8 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
      * file) are read once and held for passes 2 and 3: the same blocks and
      * the same arithmetic, two reads of the file fewer */
     if (!scratch && n * d <= HOLD_MAX) held = dcx__calloc((size_t)(n * d), sizeof *held);
+    /* held rows: two blocks, one per stream, for an even split of the work */
+    if (held && (n + 1) / 2 >= 64) bs = (n + 1) / 2;
     /* pass 1: the means (and every value checked) */
     mean = dcx__calloc((size_t)d, sizeof *mean);
     if (!held) {
