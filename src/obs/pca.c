@@ -219,16 +219,12 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     const int64_t n = rows->nloc, ntot = rows->n, d = dcx_source_cols(x);
     const int threads = dcx_get_threads();
     if (ntot < 2 || d < 1) DCX_FAIL(DCX_ERR_DEGENERATE, "PCA needs at least 2 samples and 1 column");
-    /* at most about 8 MB of rows per block, at least 64 rows (the dsyrk
-     * depth), and an even number of equal blocks where that allows: the two
-     * streams get the same work (the blocks, and so the sums, do not depend
-     * on whether the rows are held) */
+    /* about 8 MB of rows per block, at least 64 rows (the dsyrk depth);
+     * the same blocks, and so the same sums, whether the rows are held or
+     * read (an even split between the streams measured no faster) */
     int64_t bs = ((int64_t)1 << 20) / d;
     if (bs < 64) bs = 64;
     if (bs > n) bs = n > 0 ? n : 1;
-    int64_t nblk = n > 0 ? (n + bs - 1) / bs : 1;
-    if (nblk % 2 == 1 && n / (nblk + 1) >= 64) nblk++;
-    bs = n > 0 ? (n + nblk - 1) / nblk : 1;
     /* rows of up to HOLD_MAX doubles in all (and not bound for the scratch
      * file) are read once and held for passes 2 and 3: the same blocks and
      * the same arithmetic, two reads of the file fewer */
