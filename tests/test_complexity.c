@@ -163,8 +163,9 @@ static void test_cell_fits_against_numpy(void **state)
     }
     dcx__rows rows;
     ASSERT_OK(dcx__rows_init(NULL, N, &rows));
-    double got[2], again[2];
-    ASSERT_OK(dcx__cell_fit_sse(z, &rows, R, yc, DY, goff, 2, cell, 6, fold, yzero, 0, got));
+    double got[2], again[2], fl[2], fl_d[2];
+    const dcx__outputs yo = {yc, NULL, NULL};
+    ASSERT_OK(dcx__cell_fit_sse(z, &rows, R, &yo, DY, goff, 2, cell, 6, fold, yzero, 0, got));
     for (int g = 0; g < 2; g++) {
         double want = dcx_matrix_get(ref, g, 0);
         print_message("group %d: sse %.12g, numpy %.12g, rel. diff %.2g\n", g, got[g], want,
@@ -172,8 +173,22 @@ static void test_cell_fits_against_numpy(void **state)
         ASSERT_NEAR(got[g], want, 1e-9 * want);
     }
     /* the sort index in the scratch file: the same sums */
-    ASSERT_OK(dcx__cell_fit_sse(z, &rows, R, yc, DY, goff, 2, cell, 6, fold, yzero, 1, again));
+    ASSERT_OK(dcx__cell_fit_sse(z, &rows, R, &yo, DY, goff, 2, cell, 6, fold, yzero, 1, again));
     assert_memory_equal(got, again, sizeof got);
+    /* outputs kept as floats and centred where read: the same sums as the
+     * doubles (double)yf − ym, bit for bit */
+    static float yf[N * DY];
+    static double ycf[N * DY];
+    for (int i = 0; i < N * DY; i++) {
+        yf[i] = (float)dcx_matrix_get(y, i / DY, i % DY);
+        ycf[i] = (double)yf[i] - ym[i % DY];
+    }
+    const dcx__outputs yof = {NULL, yf, ym}, yod = {ycf, NULL, NULL};
+    ASSERT_OK(dcx__cell_fit_sse(z, &rows, R, &yof, DY, goff, 2, cell, 6, fold, yzero, 0, fl));
+    ASSERT_OK(dcx__cell_fit_sse(z, &rows, R, &yod, DY, goff, 2, cell, 6, fold, yzero, 0, fl_d));
+    print_message("float outputs: sse %.17g %.17g, as doubles %.17g %.17g\n", fl[0], fl[1], fl_d[0], fl_d[1]);
+    assert_memory_equal(fl, fl_d, sizeof fl);
+    ASSERT_NEAR(fl[0], got[0], 1e-6 * got[0]);
     dcx__rows_free(&rows);
     dcx_matrix_free(x);
     dcx_matrix_free(y);
@@ -258,6 +273,46 @@ static double result_diff(const dcx_complexity_result *a, const dcx_complexity_r
     assert_int_equal(a->gamma_ok, b->gamma_ok);
     if (a->gamma_ok) worst = fmax(worst, fabs(a->gamma - b->gamma));
     return worst;
+}
+
+/* One Y whose values are all floats is kept as floats; a value that is not
+ * (here in the last of the 256 KB read blocks) turns the rows read so far
+ * into doubles. Both give the same measurement up to the one changed value. */
+static void test_float_outputs_then_doubles(void **state)
+{
+    (void)state;
+    const int64_t n = 6000, dx = 3, dy = 12; /* blocks of 2730 rows: three */
+    dcx_matrix *x = mat(n, dx), *y1 = mat(n, dy), *y2 = mat(n, dy);
+    dcx_rng r;
+    dcx_rng_seed(&r, 5);
+    for (int64_t i = 0; i < n; i++) {
+        double xi[3];
+        for (int j = 0; j < 3; j++) dcx_matrix_set(x, i, j, xi[j] = dcx_rng_normal(&r));
+        for (int k = 0; k < dy; k++) {
+            const float v = (float)(fabs(xi[k % 3] + 0.3 * k) * xi[(k + 1) % 3]);
+            dcx_matrix_set(y1, i, k, v);
+            dcx_matrix_set(y2, i, k, v);
+        }
+    }
+    dcx_matrix_set(y2, n - 1, 0, dcx_matrix_get(y1, n - 1, 0) + 1e-9); /* not a float */
+    dcx_complexity_params p;
+    dcx_complexity_params_default(&p);
+    p.seed = 4;
+    p.kmax = 16;
+    dcx_complexity_result *a, *b;
+    ASSERT_OK(dcx_complexity(x, y1, &p, &a));
+    ASSERT_OK(dcx_complexity(x, y2, &p, &b));
+    assert_int_equal(a->n_ladder, b->n_ladder);
+    for (int i = 0; i < a->n_ladder; i++) {
+        print_message("K = %3lld  eta floats %.15g  doubles %.15g\n", (long long)a->ladder[i].k, a->ladder[i].eta,
+                      b->ladder[i].eta);
+        ASSERT_NEAR(b->ladder[i].eta, a->ladder[i].eta, 1e-9 * a->ladder[i].eta);
+    }
+    dcx_complexity_free(a);
+    dcx_complexity_free(b);
+    dcx_matrix_free(x);
+    dcx_matrix_free(y1);
+    dcx_matrix_free(y2);
 }
 
 static void test_multi_equals_separate_calls(void **state)
@@ -517,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_relu_layer_against_numpy),
         cmocka_unit_test(test_cell_fits_against_numpy),
         cmocka_unit_test(test_reproducible_and_thread_independent),
+        cmocka_unit_test(test_float_outputs_then_doubles),
         cmocka_unit_test(test_multi_equals_separate_calls),
         cmocka_unit_test(test_wide_x_gram_route),
         cmocka_unit_test(test_bad_inputs),

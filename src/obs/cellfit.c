@@ -73,6 +73,36 @@ static void gather_centred(const double *restrict a, int64_t cols, const int64_t
     }
 }
 
+/* gather_centred for float rows: each value (double)a − shift − sub. */
+static void gather_centred_f(const float *restrict a, int64_t cols, const int64_t *idx, int64_t m,
+                             const double *restrict shift, const double *restrict sub, double *restrict dst,
+                             double *restrict sq)
+{
+    for (int64_t i = 0; i < m; i++) {
+        const float *ai = a + idx[i] * cols;
+        double *di = dst + i * cols;
+        if (i + 2 < m) {
+            const char *next = (const char *)(a + idx[i + 2] * cols);
+            for (int64_t o = 0; o < cols * (int64_t)sizeof *a; o += 64) __builtin_prefetch(next + o);
+        }
+        for (int64_t j = 0; j < cols; j++) di[j] = ((double)ai[j] - shift[j]) - sub[j];
+        if (sq)
+            for (int64_t j = 0; j < cols; j++) sq[j] += di[j] * di[j];
+    }
+}
+
+/* ym (dy) += the centred outputs of sample i */
+static inline void add_outputs(const dcx__outputs *y, int64_t i, int64_t dy, double *restrict ym)
+{
+    if (y->y) {
+        const double *yi = y->y + i * dy;
+        for (int64_t j = 0; j < dy; j++) ym[j] += yi[j];
+    } else {
+        const float *yi = y->yf + i * dy;
+        for (int64_t j = 0; j < dy; j++) ym[j] += (double)yi[j] - y->shift[j];
+    }
+}
+
 #define LOCAL_ALLOC(ptr, count) (((ptr) = dcx__calloc((size_t)(count), sizeof *(ptr))) != NULL)
 
 /* The error of predicting part e (moments mom_e, means me: x̄ then ȳ,
@@ -116,7 +146,7 @@ static dcx_status add_part_error(const double *mom_e, const double *me, int64_t 
     return DCX_OK;
 }
 
-dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, const double *y, int64_t dy,
+dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, const dcx__outputs *y, int64_t dy,
                              const int64_t *goff, int ng, const int64_t *cell, int64_t k, const unsigned char *fold,
                              const double *ybar_global, int scratch, double *sse)
 {
@@ -160,10 +190,10 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
      * (all_means = 0) per batch below, in idx's order: the same sums */
     if (all_means) {
         for (int64_t i = 0; i < n; i++) {
-            double *xm = mean + (2 * cell[i] + fold[i]) * mrow, *ym = xm + r;
-            const double *zi = z + i * r, *yi = y + i * dy;
+            double *xm = mean + (2 * cell[i] + fold[i]) * mrow;
+            const double *zi = z + i * r;
             for (int64_t j = 0; j < r; j++) xm[j] += zi[j];
-            for (int64_t j = 0; j < dy; j++) ym[j] += yi[j];
+            add_outputs(y, i, dy, xm + r);
         }
         DCX_TRY(dcx_dist_sum_f64(dist, mean, parts * mrow));
         for (int64_t p = 0; p < parts; p++)
@@ -181,9 +211,9 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
                 const int64_t p = 2 * q0 + b;
                 double *xm = mean + b * mrow, *ym = xm + r;
                 for (int64_t t = off[p]; t < off[p + 1]; t++) {
-                    const double *zi = z + idx[t] * r, *yi = y + idx[t] * dy;
+                    const double *zi = z + idx[t] * r;
                     for (int64_t j = 0; j < r; j++) xm[j] += zi[j];
-                    for (int64_t j = 0; j < dy; j++) ym[j] += yi[j];
+                    add_outputs(y, idx[t], dy, ym);
                 }
             }
             DCX_TRY(dcx_dist_sum_f64(dist, mean, nb * mrow));
@@ -201,7 +231,8 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
             for (int64_t c0 = off[p]; c0 < off[p + 1] && st == DCX_OK; c0 += CHUNK) {
                 int64_t cn = off[p + 1] - c0 < CHUNK ? off[p + 1] - c0 : CHUNK;
                 gather_centred(z, r, idx + c0, cn, xm, xc, NULL);
-                gather_centred(y, dy, idx + c0, cn, ym, yc, sq);
+                if (y->y) gather_centred(y->y, dy, idx + c0, cn, ym, yc, sq);
+                else gather_centred_f(y->yf, dy, idx + c0, cn, y->shift, ym, yc, sq);
                 st = dcx__dsyrk_t(r, cn, 1.0, xc, r, 1.0, a, r);
                 if (st == DCX_OK) st = dcx__dgemm(1, 0, dy, r, cn, 1.0, yc, dy, xc, r, 1.0, c, r);
             }

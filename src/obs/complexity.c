@@ -116,7 +116,7 @@ typedef struct cx_job {
     const double *z;          /* (n, r) reduced X */
     const double *zsq;        /* (n) its squared row norms */
     const float *z32;         /* (n, r) as floats, for the k-means assignments */
-    const double *y;          /* (n, dy) the centred outputs of all groups */
+    const dcx__outputs *y;    /* (n, dy) the centred outputs of all groups */
     int64_t dy;
     const int64_t *goff;      /* (ng + 1) column groups */
     int ng;
@@ -299,6 +299,7 @@ typedef struct y_job {
     const dcx_complexity_params *p;
     int64_t dyall, cmax, cnt, bs;
     double *ya, *sst, *mean, *first;
+    float *yf;                /* one Y of float values: kept as floats, ya NULL (see dcx__outputs) */
     int64_t *goff, *icount;
     int *group;
     int ng, ybad; /* ybad (single): 1 every output the same, 2 zero variance */
@@ -316,14 +317,18 @@ static dcx_status read_outputs(y_job *yj)
     const dcx_complexity_params *p = yj->p;
     const int64_t nloc = rows->nloc, dyall = yj->dyall, bs = yj->bs;
     double *ya = NULL, *blk = NULL, *sst = yj->sst, *mean = yj->mean, *first = yj->first;
+    float *yf = NULL;
     int64_t *goff = yj->goff, *icount = yj->icount;
     int *group = yj->group;
     char name[32];
     int ng = 0, ybad = 0;
     int64_t dy = 0;
     blk = dcx__calloc((size_t)(bs * yj->cmax), sizeof *blk);
-    st = blk ? dcx__big_calloc(&ya, yj->cnt, sizeof *ya, yj->scratch)
-             : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory");
+    /* one Y is kept as floats while every value is one (from a float32
+     * file, say); the first value that is not turns it into doubles */
+    if (!blk) st = dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory");
+    else if (single) st = dcx__big_calloc(&yf, yj->cnt, sizeof *yf, yj->scratch);
+    else st = dcx__big_calloc(&ya, yj->cnt, sizeof *ya, yj->scratch);
     for (int i = 0, c0 = 0; i < ny && st == DCX_OK; c0 += (int)dcx_source_cols(ys[i]), i++) {
         const int64_t c = dcx_source_cols(ys[i]);
         if (single) snprintf(name, sizeof name, "Y");
@@ -331,39 +336,67 @@ static dcx_status read_outputs(y_job *yj)
         st = dcx_source_rewind(ys[i]);
         for (int64_t r0 = 0; r0 < nloc && st == DCX_OK;) {
             int64_t got = 0;
-            /* one Y: straight into its rows */
-            double *dst = c == dyall ? ya + r0 * dyall : blk;
+            /* one Y in doubles: straight into its rows */
+            double *dst = ya && c == dyall ? ya + r0 * dyall : blk;
             st = dcx_source_read(ys[i], nloc - r0 < bs ? nloc - r0 : bs, dst, &got); /* checks every value */
             if (st == DCX_OK && got == 0) st = dcx_set_error(DCX_ERR_FORMAT, "%s: fewer rows than announced", name);
-            if (dst == blk)
-                for (int64_t t = 0; t < got && st == DCX_OK; t++)
+            if (st != DCX_OK) break;
+            if (yf) {
+                int exact = 1;
+                for (int64_t v = 0; v < got * c; v++) exact &= (double)(float)blk[v] == blk[v];
+                if (exact) {
+                    for (int64_t v = 0; v < got * c; v++) yf[r0 * c + v] = (float)blk[v];
+                } else { /* doubles from here on: the rows so far widened (exactly) */
+                    st = dcx__big_calloc(&ya, yj->cnt, sizeof *ya, yj->scratch);
+                    if (st != DCX_OK) break;
+                    for (int64_t v = 0; v < r0 * c; v++) ya[v] = (double)yf[v];
+                    dcx__big_free(yf);
+                    yf = NULL;
+                }
+            }
+            if (dst == blk && ya)
+                for (int64_t t = 0; t < got; t++)
                     memcpy(ya + (r0 + t) * dyall + c0, blk + t * c, (size_t)c * sizeof *ya);
             /* the column sums, row by row, while the block is in cache */
             for (int64_t t = 0; t < got; t++)
-                for (int64_t j = 0; j < c; j++) mean[c0 + j] += ya[(r0 + t) * dyall + c0 + j];
+                for (int64_t j = 0; j < c; j++) mean[c0 + j] += dst[t * (dst == blk ? c : dyall) + j];
             r0 += got;
         }
     }
     DCX_TRY(dcx_dist_agree(p->dist, st)); /* a NaN in any rank's rows stops all */
     /* the first sample's outputs (from the rank holding it), the column
      * sums, and whether any sample differs from the first */
-    if (nloc > 0 && rows->row0 == 0) memcpy(first, ya, (size_t)dyall * sizeof *first);
+    if (nloc > 0 && rows->row0 == 0)
+        for (int64_t j = 0; j < dyall; j++) first[j] = ya ? ya[j] : (double)yf[j];
     DCX_TRY(dcx_dist_sum_f64(p->dist, first, dyall));
     DCX_TRY(dcx_dist_sum_f64(p->dist, mean, dyall));
     for (int64_t j = 0; j < dyall; j++) mean[j] /= (double)rows->n;
     for (int i = 0, c0 = 0; i < ny; c0 += (int)dcx_source_cols(ys[i]), i++) {
         const int64_t c = dcx_source_cols(ys[i]);
-        icount[i] = !all_constant_as(ya + c0, nloc, c, dyall, first + c0);
-        /* centred in place; the sum of squares per column (independent
-         * chains, one per column), then over the columns in order */
+        /* centred (in place; floats: where they are read); the sum of
+         * squares per column (independent chains, one per column), then
+         * over the columns in order */
         double *colsq = blk; /* (c) */
         memset(colsq, 0, (size_t)c * sizeof *colsq);
-        for (int64_t r0 = 0; r0 < nloc; r0++) {
-            double *yr = ya + r0 * dyall + c0;
-            for (int64_t j = 0; j < c; j++) {
-                const double v = yr[j] - mean[c0 + j];
-                yr[j] = v;
-                colsq[j] += v * v;
+        if (ya) {
+            icount[i] = !all_constant_as(ya + c0, nloc, c, dyall, first + c0);
+            for (int64_t r0 = 0; r0 < nloc; r0++) {
+                double *yr = ya + r0 * dyall + c0;
+                for (int64_t j = 0; j < c; j++) {
+                    const double v = yr[j] - mean[c0 + j];
+                    yr[j] = v;
+                    colsq[j] += v * v;
+                }
+            }
+        } else { /* one Y: c == dyall, c0 == 0 */
+            icount[i] = 0;
+            for (int64_t v = 0; v < nloc * c && !icount[i]; v++) icount[i] = (double)yf[v] != first[v % c];
+            for (int64_t r0 = 0; r0 < nloc; r0++) {
+                const float *yr = yf + r0 * c;
+                for (int64_t j = 0; j < c; j++) {
+                    const double v = (double)yr[j] - mean[j];
+                    colsq[j] += v * v;
+                }
             }
         }
         sst[i] = 0;
@@ -383,7 +416,7 @@ static dcx_status read_outputs(y_job *yj)
             continue;
         }
         /* keep the group: move its columns to [dy, dy + c) */
-        if (dy != c0)
+        if (dy != c0 && ya)
             for (int64_t r0 = 0; r0 < nloc; r0++)
                 memmove(ya + r0 * dyall + dy, ya + r0 * dyall + c0, (size_t)c * sizeof *ya);
         group[i] = ng;
@@ -394,12 +427,13 @@ static dcx_status read_outputs(y_job *yj)
         goff[ng] = dy;
     }
     /* the groups are packed at row stride dyall: compact to stride dy */
-    if (dy < dyall)
+    if (dy < dyall && ya)
         for (int64_t r0 = 1; r0 < nloc; r0++) memmove(ya + r0 * dy, ya + r0 * dyall, (size_t)dy * sizeof *ya);
     if (dy == 0) dy = 1; /* nothing to measure; keep the shapes valid below */
 fail:
     free(blk);
     yj->ya = ya;
+    yj->yf = yf;
     yj->ng = ng;
     yj->ybad = ybad;
     yj->dy = dy;
@@ -425,6 +459,7 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
 {
     dcx_status st = DCX_OK;
     double *ya = NULL, *z = NULL, *zsq = NULL, *yzero = NULL, *sst = NULL, *sse = NULL;
+    float *yf = NULL;
     float *z32 = NULL;
     int64_t *goff = NULL, *zeros = NULL, *icount = NULL;
     int *bestq = NULL, *finished = NULL, *order = NULL;
@@ -499,6 +534,7 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     if (!ythread) {
         read_outputs(&yj);
         ya = yj.ya;
+        yf = yj.yf;
         DCX_TRY(yj.st);
     }
 
@@ -509,6 +545,7 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     if (ythread) { /* Y's error first, as without the thread */
         pthread_join(yth, NULL);
         ya = yj.ya;
+        yf = yj.yf;
         if (yj.st != DCX_OK) st = dcx_set_error(yj.st, "%s", yj.msg);
     }
     DCX_TRY(st);
@@ -571,13 +608,14 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     cells[0] = zeros;
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+    const dcx__outputs yout = {ya, ya ? NULL : yf, ya ? NULL : mean}; /* mean: Y's column means */
     cx_job jb = {.p = p,
                  .rows = &rows,
                  .r = r,
                  .z = z,
                  .zsq = zsq,
                  .z32 = z32,
-                 .y = ya,
+                 .y = &yout,
                  .dy = dy,
                  .goff = goff,
                  .ng = ng,
@@ -653,6 +691,7 @@ fail:
     free(order);
     free(cells);
     dcx__big_free(ya);
+    dcx__big_free(yf);
     dcx__big_free(z);
     dcx__big_free(zsq);
     dcx__big_free(z32);

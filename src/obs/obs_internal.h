@@ -103,7 +103,16 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
  * once); sse[g] = Σ_i Σ_{j in g} (y_ij − ŷ_ij)², each summed in the same
  * order as if its group were alone. The per-sample sort index (n) is
  * allocated with dcx__big_calloc(…, scratch). */
-dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, const double *y, int64_t dy,
+/* The outputs of the cell fits, (n, dy) row-major: the centred values y
+ * in double, or (y NULL) raw floats yf and their global means shift, the
+ * centred value (double)yf − shift computed where it is read (the same
+ * double as y would hold; half the memory and traffic for float data). */
+typedef struct dcx__outputs {
+    const double *y;
+    const float *yf;
+    const double *shift;
+} dcx__outputs;
+dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, const dcx__outputs *y, int64_t dy,
                              const int64_t *goff, int ng, const int64_t *cell, int64_t k, const unsigned char *fold,
                              const double *ybar_global, int scratch, double *sse);
 
