@@ -563,6 +563,7 @@ typedef int64_t (*filter_fn)(const int64_t *, double *, double *, const double *
 
 /* ---- the seeding's float pass (see seed_pass32) ---- */
 #define SEED_W 16 /* trials at most: four vectors of sums */
+#define SEED_MIN_D 16 /* dimensions at least */
 
 /* The points s < m of a panel (float distances pbuf (t3, PW) to the
  * candidates) with a candidate possibly nearer than closest: their indices
@@ -1103,7 +1104,9 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
         double *mine = tp + (int64_t)me * trials;
         memset(tp, 0, (size_t)(P * trials) * sizeof *tp);
         int64_t nkeep = 0;
-        if (keep && ws->xp && trials <= SEED_W) {
+        /* the float screen pays for itself when the distances cost more
+         * than its per-point tests (d = 2: three times slower) */
+        if (keep && ws->xp && trials <= SEED_W && ws->d >= SEED_MIN_D) {
             nkeep = seed_pass32(ws, cand, trials, closest, mine, keep, kidx);
         } else {
             for (int64_t i = 0; i < n; i += NPT) {
@@ -1184,13 +1187,16 @@ void dcx__row_norms(const double *x, int64_t n, int64_t d, double *out) { row_no
 /* A block's points are all assigned from the panels when its open points
  * would cost more through Hamerly's path. Costs in units of one float
  * multiply-add lane (~0.024 ns here), measured on the 10,000 × 64
- * benchmark: an open point costs OPEN_COST plus its kernel row (kq8·d),
- * plus TIGHT_COST when its bound is tightened first; a point of a full
- * pass costs POINT_COST plus k3·d. Only the work depends on the choice,
- * never the labels. */
+ * benchmark (and the per-centre part at d = 2 on the 16,000 × 2 one): an
+ * open point costs OPEN_COST plus its kernel row, kq8 centres of
+ * CENTRE_COST(d) each, plus TIGHT_COST when its bound is tightened first;
+ * a point of a full pass costs POINT_COST plus k3 centres. A centre costs
+ * its d multiply-adds and, whatever d, its store and its scan (~8). Only
+ * the work depends on the choice, never the labels. */
 #define OPEN_COST 1220
 #define TIGHT_COST 900
 #define POINT_COST 137
+#define CENTRE_COST(d) ((d) * 7 / 8 + 8)
 
 dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *xsq, const dcx__rows *rows, int64_t d,
                                int64_t k, int max_iter, uint64_t seed, int restart, int scratch,
@@ -1318,8 +1324,8 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
                  * candidates are listed */
                 n1 = ws.filt(lab, u, l, move, half, am, m1, m2, b0, b1, fail_idx);
                 /* many candidates: all of the block's points from the panels */
-                if (ws.x32 && n1 * ((do_tight ? TIGHT_COST : 0) + OPEN_COST + ws.kq8 * d) >=
-                                  (b1 - b0) * (POINT_COST + ws.k3 * d)) {
+                if (ws.x32 && n1 * ((do_tight ? TIGHT_COST : 0) + OPEN_COST + ws.kq8 * CENTRE_COST(d)) >=
+                                  (b1 - b0) * (POINT_COST + ws.k3 * CENTRE_COST(d))) {
                     assign_range32(&ws, b0, b1, lab, u, l, sums, szl, &changed);
                     continue;
                 }
