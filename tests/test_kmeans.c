@@ -261,6 +261,15 @@ static void test_float_distances(void **state)
      * so many calls are close and go to the double kernel */
     for (int64_t i = 0; i < N * D; i++) x[i] = 1e4 + 1e-2 * dcx_rng_normal(&r);
     same_with_floats(x, N, D, 8, "offset 1e4, spread 1e-2");
+    /* odd shapes: fewer points than a panel, one dimension, one centre,
+     * more centres than the seeding's candidates, a last panel of 5, and
+     * the seeding's float screen (d >= 16) on a partial last panel */
+    const int64_t shapes[][3] = {{5, 1, 1}, {20, 3, 4}, {37, 2, 9}, {101, 5, 17}, {3000, 1, 2}, {45, 17, 6}};
+    for (int sh = 0; sh < 6; sh++) {
+        const int64_t n = shapes[sh][0], d = shapes[sh][1], k = shapes[sh][2];
+        for (int64_t i = 0; i < n * d; i++) x[i] = dcx_rng_normal(&r);
+        same_with_floats(x, n, d, k, "odd shape");
+    }
     /* beyond float's range: the double kernel throughout */
     for (int64_t i = 0; i < N * D; i++) x[i] = 1e20 * dcx_rng_normal(&r);
     same_with_floats(x, N, D, 8, "scale 1e20");
