@@ -25,7 +25,10 @@
  * small k, data whose distances concentrate), the block is assigned whole
  * from panels of transposed points instead (panel_dist_body: the same
  * float distances, bit for bit, without the filter's per-point costs).
- * The seeding stays in double. (Elkan's per-centre bounds were tried on
+ * The seeding's potentials are sums of double distances; from 16
+ * dimensions on, float distances from the panels first screen out the
+ * points that no candidate can bring nearer (seed_pass32), whose terms are
+ * known without them. (Elkan's per-centre bounds were tried on
  * the 10,000 × 64, K <= 32 benchmark: no faster, see docs/benchmarks.md.)
  *
  * Monotonicity: with labels L_t assigned from centres c_t, the inertia
