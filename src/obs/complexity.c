@@ -343,10 +343,11 @@ static dcx_status read_outputs(y_job *yj)
             if (st != DCX_OK) break;
             if (yf) {
                 int exact = 1;
-                for (int64_t v = 0; v < got * c; v++) exact &= (double)(float)blk[v] == blk[v];
-                if (exact) {
-                    for (int64_t v = 0; v < got * c; v++) yf[r0 * c + v] = (float)blk[v];
-                } else { /* doubles from here on: the rows so far widened (exactly) */
+                for (int64_t v = 0; v < got * c; v++) {
+                    const float f = yf[r0 * c + v] = (float)blk[v];
+                    exact &= (double)f == blk[v];
+                }
+                if (!exact) { /* doubles from here on: the rows so far widened (exactly) */
                     st = dcx__big_calloc(&ya, yj->cnt, sizeof *ya, yj->scratch);
                     if (st != DCX_OK) break;
                     for (int64_t v = 0; v < r0 * c; v++) ya[v] = (double)yf[v];

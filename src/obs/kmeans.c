@@ -715,6 +715,21 @@ static void row_norms(const double *a, int64_t m, int64_t d, double *out)
     }
 }
 
+/* The float rows c32 and norms csq32 of the q rows of c (norms in ws->csq),
+ * the rows q..kc−1 padding (norm ∞: never the nearest), and cmax, the
+ * largest norm. */
+static void load_rows32(km_ws *ws, const double *c, int64_t q)
+{
+    const int64_t d = ws->d;
+    ws->cmax = 0;
+    for (int64_t a = 0; a < q; a++) {
+        for (int64_t j = 0; j < d; j++) ws->c32[a * d + j] = (float)c[a * d + j];
+        ws->csq32[a] = (float)ws->csq[a];
+        if (ws->csq[a] > ws->cmax) ws->cmax = ws->csq[a];
+    }
+    for (int64_t a = q; a < ws->kc; a++) ws->csq32[a] = INFINITY;
+}
+
 /* ct, csq from the q rows of c (q, d): transposed, the columns q..kp−1 zero. */
 static void load_centres(km_ws *ws, const double *c, int64_t q)
 {
@@ -726,15 +741,10 @@ static void load_centres(km_ws *ws, const double *c, int64_t q)
     row_norms(c, q, d, ws->csq);
     if (ws->x32) {
         const int64_t k8 = ws->kq8 = (q + 7) / 8 * 8;
+        load_rows32(ws, c, q);
         memset(ws->ct32, 0, (size_t)(d * k8) * sizeof *ws->ct32);
-        memset(ws->csq32, 0, (size_t)k8 * sizeof *ws->csq32);
-        ws->cmax = 0;
-        for (int64_t a = 0; a < q; a++) {
-            for (int64_t j = 0; j < d; j++) ws->ct32[j * k8 + a] = ws->c32[a * d + j] = (float)c[a * d + j];
-            ws->csq32[a] = (float)ws->csq[a];
-            if (ws->csq[a] > ws->cmax) ws->cmax = ws->csq[a];
-        }
-        for (int64_t a = q; a < ws->kc; a++) ws->csq32[a] = INFINITY; /* padding: never the nearest */
+        for (int64_t a = 0; a < q; a++)
+            for (int64_t j = 0; j < d; j++) ws->ct32[j * k8 + a] = ws->c32[a * d + j];
     }
 }
 
@@ -1028,12 +1038,8 @@ static int64_t seed_pass32(km_ws *ws, const double *cand, int64_t trials, const 
                            double *keep, int64_t *kidx)
 {
     const int64_t n = ws->n, d = ws->d, t3 = (trials + PA - 1) / PA * PA, kq = ws->kq;
-    double cmax = 0;
-    for (int64_t t = 0; t < t3; t++) {
-        for (int64_t j = 0; j < d; j++) ws->c32[t * d + j] = t < trials ? (float)cand[t * d + j] : 0.0f;
-        ws->csq32[t] = t < trials ? (float)ws->csq[t] : INFINITY;
-        if (t < trials && ws->csq[t] > cmax) cmax = ws->csq[t];
-    }
+    load_rows32(ws, cand, trials);
+    const double cmax = ws->cmax;
     double acc[SEED_W] __attribute__((aligned(32))) = {0};
     int64_t nkeep = 0, need[PW];
     for (int64_t p0 = 0; p0 < n; p0 += PW) {
