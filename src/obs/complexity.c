@@ -449,6 +449,19 @@ static void *read_outputs_thread(void *arg)
     return NULL;
 }
 
+/* The thread reading Y, started by the PCA (its idle callback). */
+typedef struct y_start {
+    y_job *yj;
+    pthread_t th;
+    int started;
+} y_start;
+
+static void start_outputs(void *arg)
+{
+    y_start *ys = arg;
+    ys->started = pthread_create(&ys->th, NULL, read_outputs_thread, ys->yj) == 0;
+}
+
 
 /* The measurement behind dcx_complexity (single = 1: a Y of zero variance
  * is an error) and dcx_complexity_multi (single = 0: its result is NULL).
@@ -528,10 +541,11 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
                 .cmax = cmax, .cnt = cnt, .bs = bs, .sst = sst, .mean = mean, .first = first, .goff = goff,
                 .icount = icount, .group = group};
     /* one process with more than one thread: Y is read on a thread of its
-     * own while the PCA reads X (a distributed run's collectives stay on
-     * the calling thread) */
-    pthread_t yth;
-    int ythread = rows.size == 1 && dcx_get_threads() > 1 && pthread_create(&yth, NULL, read_outputs_thread, &yj) == 0;
+     * own, started when the PCA's eigensolver leaves the other core idle
+     * (its passes over X use both); a distributed run's collectives stay
+     * on the calling thread */
+    const int ythread = rows.size == 1 && dcx_get_threads() > 1;
+    y_start ysr = {&yj, 0, 0};
     if (!ythread) {
         read_outputs(&yj);
         ya = yj.ya;
@@ -542,12 +556,20 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     /* 1. reduce X */
     int64_t r;
     double var_kept;
-    st = dcx__pca_reduce(x, &rows, "X", p->rmax, p->var_keep, scratch, &z, &r, &var_kept);
+    st = dcx__pca_reduce(x, &rows, "X", p->rmax, p->var_keep, scratch, ythread ? start_outputs : NULL, &ysr, &z,
+                         &r, &var_kept);
     if (ythread) { /* Y's error first, as without the thread */
-        pthread_join(yth, NULL);
+        if (ysr.started) {
+            pthread_join(ysr.th, NULL);
+            if (yj.st != DCX_OK) st = dcx_set_error(yj.st, "%s", yj.msg);
+        } else { /* not started (an error came first, the Gram route): Y here */
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", st != DCX_OK ? dcx_last_error() : "");
+            if (read_outputs(&yj) == DCX_OK && st != DCX_OK) st = dcx_set_error(st, "%s", msg);
+            if (yj.st != DCX_OK) st = yj.st;
+        }
         ya = yj.ya;
         yf = yj.yf;
-        if (yj.st != DCX_OK) st = dcx_set_error(yj.st, "%s", yj.msg);
     }
     DCX_TRY(st);
     const int ng = yj.ng, ybad = yj.ybad;

@@ -74,9 +74,9 @@ void dcx__load_rows_f64(const dcx_matrix *m, int64_t i0, int64_t rows, double *d
 dcx_status dcx__check_finite_rows(const double *a, int64_t i0, int64_t rows, int64_t cols, const char *what);
 
 /* PCA reduction (pca.c): centre the columns of x (this rank's rows->nloc
- * rows of rows->n, d columns, read from the source in blocks, three passes:
- * the source is rewound for each, never held whole) and project them on the
- * top r principal components, with
+ * rows of rows->n, d columns, read from the source in blocks, two passes:
+ * the source is rewound for each unless it is small enough to hold) and
+ * project them on the top r principal components, with
  *   r = min(d, rmax, smallest r whose eigenvalues keep >= keep of the variance).
  * The means and the scatter are summed over the ranks (collective), rank 0's
  * eigenvectors are used by all. *z (n, r) is new, this rank's rows, in a
@@ -85,9 +85,14 @@ dcx_status dcx__check_finite_rows(const double *a, int64_t i0, int64_t rows, int
  * DCX_ERR_NUMERIC on NaN/Inf (global row numbers), DCX_ERR_DEGENERATE when
  * x has zero variance, DCX_ERR_ARG for N < d on more than one rank (the
  * Gram route needs all rows; on one process it reads them whole, N being
- * small); the read errors of the source. */
+ * small); the read errors of the source. idle (may be NULL) is called
+ * once, on the calling thread, when the PCA is about to leave the other
+ * cores idle (the eigensolver runs single-threaded): the complexity measure
+ * reads Y there. It is not called when an error comes first, nor on the
+ * Gram route. */
 dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *what, int64_t rmax, double keep,
-                           int scratch, double **z, int64_t *r, double *var_kept);
+                           int scratch, void (*idle)(void *), void *idle_ctx, double **z, int64_t *r,
+                           double *var_kept);
 
 /* Cell-wise affine ridge fits (cellfit.c). For samples i with cell[i] in
  * [0, k) and fold[i] in {0, 1}: in each cell, fit y ≈ W x + b on the cell's

@@ -4,16 +4,22 @@
  *     r = min(d, rmax, smallest r with Σ_{i<=r} λ_i >= keep · Σ λ_i).
  * Eigenvalues are sorted in decreasing order; round-off negatives count as 0.
  *
- * X is read from its source in blocks of rows (~8 MB), converted to double
- * and centred on the fly (three passes: mean, scatter, projection), so that
- * the input is never held whole: memory is d² for the scatter plus two
- * blocks (X of up to 32 MiB is read once and held for the later passes
- * instead, in memory runs). The scatter and the projection run on two streams of blocks
- * (dcx__two_streams, par.c: one reads the next block while the other
- * centres and multiplies, single-threaded BLAS): the scatter is the sum of
- * two partial scatters, block 2m added to one and block 2m+1 to the other;
- * dsyevd runs single-threaded: the result is the same for any thread
- * count. Distributed, the means and the scatter are summed over the ranks.
+ * X is read from its source in blocks of rows (~2 MB), converted to double
+ * and centred on the fly, in two passes (scatter, projection), so that the
+ * input is never held whole: memory is d² for the scatter plus two blocks
+ * (X of up to 32 MiB is read once and held for the second pass instead, in
+ * memory runs). Both passes run on two streams of blocks (dcx__two_streams,
+ * par.c: one reads the next block while the other centres and multiplies,
+ * single-threaded BLAS). The first pass sums the rows for the mean as it
+ * reads them and centres each block on a shift s, the mean of the first
+ * block (known before any block is multiplied); the scatter about the
+ * mean follows from the one about s by a rank-two correction, and since s
+ * lies near the mean nothing cancels. The scatter is the sum of two partial
+ * scatters, block 2m added to one and block 2m+1 to the other; dsyevd runs
+ * single-threaded: the result is the same for any thread count. The
+ * projection computes (x − s)·V − (μ − s)·V. Distributed, each rank uses
+ * its own shift; the sums and the corrected scatters are summed over the
+ * ranks.
  *
  * Wide X (N < d, e.g. convolutional activations): the d x d scatter would
  * cost O(N d²) time, d² memory and an O(d³) eigen-decomposition. Instead the
@@ -151,36 +157,75 @@ static void centre_rows(double *blk, int64_t b, int64_t d, const double *mean)
         for (int64_t j = 0; j < d; j++) blk[i * d + j] -= mean[j];
 }
 
-/* Passes 2 and 3 of the scatter route on two streams of blocks
- * (dcx__two_streams): block b (rows b·bs …) goes to stream b mod 2, which
- * centres it and adds its scatter to c[k] (pass 2: block 2m to c[0], 2m+1
- * to c[1], whatever the thread count) or projects it into its rows of z
- * (pass 3), while the other stream reads. */
+/* The two passes of the scatter route on two streams of blocks
+ * (dcx__two_streams): block b (rows b·bs …) goes to stream b mod 2. Pass 1
+ * reads each block (summing its rows for the mean as it goes), centres it
+ * on the shift s (the mean of the rank's first block, known once that block
+ * is read) and adds its scatter to c[k] (block 2m to c[0], 2m+1 to c[1],
+ * whatever the thread count); pass 2 projects each block into its rows of
+ * z, while the other stream reads. */
 typedef struct pass_job {
     dcx_source *x;
     const char *what;
     int64_t n, d, bs; /* this rank's rows, columns, rows per block */
-    const double *mean;
+    int64_t piece;    /* rows per read while summing (about 256 KB) */
+    double *sum;      /* pass 1: (d) the column sums, row by row in order */
+    double *shift;    /* (d) s, the mean of the first block */
     double *blk[2];
-    double *c[2];    /* pass 2: (d, d) partial scatters */
-    const double *v; /* pass 3: (d, r) components */
+    double *c[2];    /* pass 1: (d, d) partial scatters */
+    const double *v; /* pass 2: (d, r) components */
+    const double *w; /* pass 2: (r) (μ − s)·V, taken off every score */
     int64_t r;
-    double *z;       /* pass 3: (n, r) */
-    double *held;    /* (n, d) the rows, read once in pass 1 and centred in
-                      * place by pass 2 (NULL: read from x in every pass) */
+    double *z;       /* pass 2: (n, r) */
+    double *held;    /* (n, d) the rows, read once in pass 1 and centred on s
+                      * in place (NULL: read from x in both passes) */
 } pass_job;
 
 /* Rows held in memory between the passes up to this many doubles (32 MiB). */
 #define HOLD_MAX ((int64_t)4 << 20)
 
-static dcx_status pass_read(void *ctx, int k, int64_t b, int64_t *rows)
+/* Pass 1's read: the block, checked, its rows summed in order while they
+ * are in cache; after the first block, its mean is the shift. */
+static dcx_status scatter_read(void *ctx, int k, int64_t b, int64_t *rows)
+{
+    pass_job *jb = ctx;
+    const int64_t i0 = b * jb->bs, d = jb->d;
+    *rows = 0;
+    if (i0 >= jb->n) return DCX_OK;
+    const int64_t m = jb->n - i0 < jb->bs ? jb->n - i0 : jb->bs;
+    double *dst = jb->held ? jb->held + i0 * d : jb->blk[k];
+    jb->blk[k] = dst;
+    for (int64_t p0 = 0; p0 < m; p0 += jb->piece) {
+        const int64_t pb = m - p0 < jb->piece ? m - p0 : jb->piece;
+        dcx_status st = read_rows(jb->x, pb, dst + p0 * d, d, jb->what);
+        if (st != DCX_OK) return st;
+        for (int64_t i = p0; i < p0 + pb; i++)
+            for (int64_t j = 0; j < d; j++) jb->sum[j] += dst[i * d + j];
+    }
+    if (b == 0)
+        for (int64_t j = 0; j < d; j++) jb->shift[j] = jb->sum[j] / (double)m;
+    *rows = m;
+    return DCX_OK;
+}
+
+static dcx_status scatter_work(void *ctx, int k, int64_t b, int64_t rows, int64_t nread)
+{
+    (void)b;
+    (void)nread;
+    pass_job *jb = ctx;
+    centre_rows(jb->blk[k], rows, jb->d, jb->shift);
+    return dcx__dsyrk_t(jb->d, rows, 1.0, jb->blk[k], jb->d, 1.0, jb->c[k], jb->d);
+}
+
+/* Pass 2's read: held rows in place (centred by pass 1), or read again. */
+static dcx_status project_read(void *ctx, int k, int64_t b, int64_t *rows)
 {
     pass_job *jb = ctx;
     const int64_t i0 = b * jb->bs;
     *rows = 0;
     if (i0 >= jb->n) return DCX_OK;
     const int64_t m = jb->n - i0 < jb->bs ? jb->n - i0 : jb->bs;
-    if (jb->held) { /* the block in place */
+    if (jb->held) {
         jb->blk[k] = jb->held + i0 * jb->d;
         *rows = m;
         return DCX_OK;
@@ -190,98 +235,115 @@ static dcx_status pass_read(void *ctx, int k, int64_t b, int64_t *rows)
     return st;
 }
 
-static dcx_status scatter_work(void *ctx, int k, int64_t b, int64_t rows, int64_t nread)
-{
-    (void)b;
-    (void)nread;
-    pass_job *jb = ctx;
-    centre_rows(jb->blk[k], rows, jb->d, jb->mean);
-    return dcx__dsyrk_t(jb->d, rows, 1.0, jb->blk[k], jb->d, 1.0, jb->c[k], jb->d);
-}
-
+/* z = (x − s)·V − (μ − s)·V for the block's rows */
 static dcx_status project_work(void *ctx, int k, int64_t b, int64_t rows, int64_t nread)
 {
     (void)nread;
     pass_job *jb = ctx;
-    if (!jb->held) centre_rows(jb->blk[k], rows, jb->d, jb->mean); /* held rows: centred by pass 2 */
-    return dcx__dgemm(0, 0, rows, jb->r, jb->d, 1.0, jb->blk[k], jb->d, jb->v, jb->r, 0.0,
-                      jb->z + b * jb->bs * jb->r, jb->r);
+    const int64_t r = jb->r;
+    if (!jb->held) centre_rows(jb->blk[k], rows, jb->d, jb->shift); /* held rows: centred by pass 1 */
+    double *zb = jb->z + b * jb->bs * r;
+    dcx_status st = dcx__dgemm(0, 0, rows, r, jb->d, 1.0, jb->blk[k], jb->d, jb->v, r, 0.0, zb, r);
+    if (st != DCX_OK) return st;
+    centre_rows(zb, rows, r, jb->w);
+    return DCX_OK;
 }
 
 dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *what, int64_t rmax, double keep,
-                           int scratch, double **z, int64_t *r_out, double *var_kept)
+                           int scratch, void (*idle)(void *), void *idle_ctx, double **z, int64_t *r_out,
+                           double *var_kept)
 {
     dcx_status st = DCX_OK;
-    double *mean = NULL, *blk[2] = {NULL, NULL}, *c = NULL, *c1 = NULL, *w = NULL, *v = NULL, *zz = NULL;
+    double *mean = NULL, *shift = NULL, *blk[2] = {NULL, NULL}, *c = NULL, *c1 = NULL, *w = NULL, *v = NULL,
+           *zz = NULL, *wv = NULL;
     double *held = NULL;
     dcx_matrix *xm = NULL;
     *z = NULL;
     const int64_t n = rows->nloc, ntot = rows->n, d = dcx_source_cols(x);
     const int threads = dcx_get_threads();
     if (ntot < 2 || d < 1) DCX_FAIL(DCX_ERR_DEGENERATE, "PCA needs at least 2 samples and 1 column");
-    /* about 8 MB of rows per block, at least 64 rows (the dsyrk depth);
-     * the same blocks, and so the same sums, whether the rows are held or
-     * read (an even split between the streams measured no faster) */
-    int64_t bs = ((int64_t)1 << 20) / d;
-    if (bs < 64) bs = 64;
-    if (bs > n) bs = n > 0 ? n : 1;
-    /* rows of up to HOLD_MAX doubles in all (and not bound for the scratch
-     * file) are read once and held for passes 2 and 3: the same blocks and
-     * the same arithmetic, two reads of the file fewer */
-    if (!scratch && n * d <= HOLD_MAX) held = dcx__calloc((size_t)(n * d), sizeof *held);
-    /* pass 1: the means (and every value checked) */
-    mean = dcx__calloc((size_t)d, sizeof *mean);
-    if (!held) {
-        blk[0] = dcx__calloc((size_t)(bs * d), sizeof *blk[0]);
-        blk[1] = dcx__calloc((size_t)(bs * d), sizeof *blk[1]);
-    }
-    st = mean && (held || (blk[0] && blk[1])) ? DCX_OK
-                                               : dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
-    if (st == DCX_OK) st = dcx_source_rewind(x);
     /* read in pieces of about 256 KB, summed while they are in cache */
     const int64_t piece = ((int64_t)1 << 15) / d > 0 ? ((int64_t)1 << 15) / d : 1;
-    for (int64_t i0 = 0; i0 < n && st == DCX_OK; i0 += bs) {
-        int64_t b = n - i0 < bs ? n - i0 : bs;
-        double *dst = held ? held + i0 * d : blk[0];
-        for (int64_t p0 = 0; p0 < b && st == DCX_OK; p0 += piece) {
-            const int64_t pb = b - p0 < piece ? b - p0 : piece;
-            st = read_rows(x, pb, dst + p0 * d, d, what);
-            if (st != DCX_OK) break;
-            for (int64_t i = p0; i < p0 + pb; i++)
-                for (int64_t j = 0; j < d; j++) mean[j] += dst[i * d + j];
-        }
-    }
-    /* a NaN in one rank's rows stops every rank */
-    DCX_TRY(dcx_dist_agree(rows->dist, st));
-    DCX_TRY(dcx_dist_sum_f64(rows->dist, mean, d));
-    for (int64_t j = 0; j < d; j++) mean[j] /= (double)ntot;
+    mean = dcx__calloc((size_t)d, sizeof *mean);
+    shift = dcx__calloc((size_t)d, sizeof *shift);
+    if (!mean || !shift) st = dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
     if (ntot < d) {
+        /* N < d: few rows, held whole (the Gram route); first the means,
+         * every value checked */
+        double *row = dcx__calloc((size_t)(piece * d), sizeof *row);
+        if (st == DCX_OK && !row) st = dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
+        if (st == DCX_OK) st = dcx_source_rewind(x);
+        for (int64_t p0 = 0; p0 < n && st == DCX_OK; p0 += piece) {
+            const int64_t pb = n - p0 < piece ? n - p0 : piece;
+            st = read_rows(x, pb, row, d, what);
+            for (int64_t i = 0; i < pb && st == DCX_OK; i++)
+                for (int64_t j = 0; j < d; j++) mean[j] += row[i * d + j];
+        }
+        free(row);
+        DCX_TRY(dcx_dist_agree(rows->dist, st));
         if (rows->size > 1)
             DCX_FAIL(DCX_ERR_ARG,
                      "%s: N = %lld < d = %lld needs the Gram route of the PCA, which holds all rows in one "
                      "process: run without mpirun",
                      what, (long long)ntot, (long long)d);
-        /* N < d: few rows, held whole */
+        for (int64_t j = 0; j < d; j++) mean[j] /= (double)ntot;
         DCX_TRY(dcx_source_rewind(x));
         DCX_TRY(dcx_source_read_all(x, DCX_F64, &xm));
         DCX_TRY(pca_gram(xm, what, mean, rmax, keep, z, r_out, var_kept));
         goto fail; /* done: free the mean */
     }
-    /* pass 2: the scatter of the centred rows */
+    /* about 2 MB of rows per block, at least 64 rows (the dsyrk depth):
+     * small blocks keep the two streams in step (reading one block while
+     * the other's scatter is summed; 8 MB blocks measured ~2 ms slower on
+     * 10,000 x 256); the same blocks, and so the same sums, whether the
+     * rows are held or read */
+    int64_t bs = ((int64_t)1 << 18) / d;
+    if (bs < 64) bs = 64;
+    if (bs > n) bs = n > 0 ? n : 1;
+    /* rows of up to HOLD_MAX doubles in all (and not bound for the scratch
+     * file) are read once and held for pass 2: the same blocks and the
+     * same arithmetic, a read of the file fewer */
+    if (!scratch && n * d <= HOLD_MAX) held = dcx__calloc((size_t)(n * d), sizeof *held);
+    if (!held) {
+        blk[0] = dcx__calloc((size_t)(bs * d), sizeof *blk[0]);
+        blk[1] = dcx__calloc((size_t)(bs * d), sizeof *blk[1]);
+    }
     c = dcx__calloc((size_t)(d * d), sizeof *c);
     c1 = dcx__calloc((size_t)(d * d), sizeof *c1);
     w = dcx__calloc((size_t)d, sizeof *w);
-    st = c && c1 && w ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
-    if (st == DCX_OK && !held) st = dcx_source_rewind(x);
-    pass_job pj = {x, what, n, d, bs, mean, {blk[0], blk[1]}, {c, c1}, NULL, 0, NULL, held};
-    if (st == DCX_OK) st = dcx__two_streams(threads, pass_read, scatter_work, &pj);
+    if (st == DCX_OK && !((held || (blk[0] && blk[1])) && c && c1 && w))
+        st = dcx_set_error(DCX_ERR_NOMEM, "out of memory (PCA of %s)", what);
+    /* pass 1: read (every value checked), sum, centre on the shift s and
+     * add the scatter, each block while the other stream reads the next;
+     * Σ (x − μ)(x − μ)ᵀ = Σ (x − s)(x − s)ᵀ − n_p (m eᵀ + e mᵀ) + n_p e eᵀ
+     * over this rank's n_p rows of mean μ_p, with m = μ_p − s and e = μ − s
+     * (μ the mean of all rows); s near μ_p, so nothing cancels */
+    if (st == DCX_OK) st = dcx_source_rewind(x);
+    pass_job pj = {x, what, n, d, bs, piece, mean, shift, {blk[0], blk[1]}, {c, c1}, NULL, NULL, 0, NULL, held};
+    if (st == DCX_OK) st = dcx__two_streams(threads, scatter_read, scatter_work, &pj);
+    /* a NaN in one rank's rows stops every rank */
     DCX_TRY(dcx_dist_agree(rows->dist, st));
     for (int64_t i = 0; i < d; i++)
         for (int64_t j = i; j < d; j++) c[i * d + j] += c1[i * d + j];
     free(c1);
     c1 = NULL;
+    /* mean holds this rank's sums: m into w (its mean less s), μ into mean */
+    for (int64_t j = 0; j < d; j++) w[j] = n > 0 ? mean[j] / (double)n - shift[j] : 0;
+    DCX_TRY(dcx_dist_sum_f64(rows->dist, mean, d));
+    for (int64_t j = 0; j < d; j++) mean[j] /= (double)ntot;
+    {
+        const double np = (double)n;
+        for (int64_t i = 0; i < d; i++) {
+            const double ei = mean[i] - shift[i], mi = w[i];
+            for (int64_t j = i; j < d; j++) {
+                const double ej = mean[j] - shift[j], mj = w[j];
+                c[i * d + j] += np * (ei * ej - (mi * ej + ei * mj));
+            }
+        }
+    }
     /* the scatter of all rows (upper triangle) on every rank */
     DCX_TRY(dcx_dist_sum_f64(rows->dist, c, d * d));
+    if (idle) idle(idle_ctx); /* the eigensolver leaves the other cores idle */
     {
         int old = dcx__blas_set_threads_raw(1);
         st = dcx__dsyevd(1, d, c, d, w); /* ascending; c holds the eigenvectors as columns */
@@ -311,14 +373,23 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     free(c);
     c = NULL;
     DCX_TRY(dcx_dist_bcast_f64(rows->dist, v, d * r, 0));
-    /* pass 3: the scores, block by block (single-threaded BLAS: the same
+    /* (μ − s)·V, taken off every score of pass 2 */
+    DCX_ALLOC(wv, r);
+    for (int64_t i = 0; i < d; i++) {
+        const double e = mean[i] - shift[i];
+        for (int64_t t = 0; t < r; t++) wv[t] += e * v[i * r + t];
+    }
+    /* pass 2: the scores, block by block (single-threaded BLAS: the same
      * arithmetic for any thread count) */
     st = dcx__big_calloc(&zz, n * r, sizeof *zz, scratch);
     if (st == DCX_OK && !held) st = dcx_source_rewind(x);
+    pj.blk[0] = blk[0];
+    pj.blk[1] = blk[1];
     pj.v = v;
+    pj.w = wv;
     pj.r = r;
     pj.z = zz;
-    if (st == DCX_OK) st = dcx__two_streams(threads, pass_read, project_work, &pj);
+    if (st == DCX_OK) st = dcx__two_streams(threads, project_read, project_work, &pj);
     DCX_TRY(dcx_dist_agree(rows->dist, st));
     *z = zz;
     zz = NULL;
@@ -326,6 +397,7 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     *var_kept = acc / total;
 fail:
     free(mean);
+    free(shift);
     free(held);
     free(blk[0]);
     free(blk[1]);
@@ -333,6 +405,7 @@ fail:
     free(c1);
     free(w);
     free(v);
+    free(wv);
     dcx__big_free(zz);
     dcx_matrix_free(xm);
     return st;
