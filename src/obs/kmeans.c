@@ -993,35 +993,66 @@ fail:
  * exact. */
 static int owns(const dcx__rows *rw, int64_t g) { return dcx__rows_owner(rw, g) == rw->rank; }
 
-/* The index of the row drawn with probability ∝ closest (D²): u is a
- * uniform draw times the total potential, tot (P) every rank's part of it.
- * The rows are scanned in global order, so the pick does not depend on P
- * beyond the rounding of the partial sums. Returns the rank holding the
- * pick and, on that rank, its local index in *pick. */
-static int draw_d2(const km_ws *ws, const double *closest, const double *tot, double u, int64_t *pick)
+/* The rows drawn with probability ∝ closest (D²) for the m draws u[t]
+ * (each a uniform draw times the total potential; m <= 64), tot (P) every
+ * rank's part of the potential. The rows are scanned in global order, so a
+ * pick does not depend on P beyond the rounding of the partial sums. For
+ * draw t: owner[t] the rank holding its row and, on that rank, its local
+ * index pick[t] (-1 elsewhere). The draws of this rank share one scan of
+ * closest, in increasing order of u: the running sums, and so the picks,
+ * are those of a scan per draw. */
+static void draw_d2(const km_ws *ws, const double *closest, const double *tot, const double *u, int64_t m,
+                    int *owner, int64_t *pick)
 {
     const dcx__rows *rw = ws->rows;
-    double acc = 0;
-    int owner = -1, last = -1;
-    for (int q = 0; q < rw->size; q++) {
-        if (!(tot[q] > 0)) continue;
-        last = q;
-        if (acc + tot[q] > u) {
-            owner = q;
-            break;
+    int64_t mine[64], nm = 0;
+    double start = 0; /* the running sum where this rank's rows begin */
+    for (int64_t t = 0; t < m; t++) {
+        double acc = 0;
+        int own = -1, last = -1;
+        for (int q = 0; q < rw->size; q++) {
+            if (!(tot[q] > 0)) continue;
+            last = q;
+            if (acc + tot[q] > u[t]) {
+                own = q;
+                break;
+            }
+            acc += tot[q];
         }
-        acc += tot[q];
+        pick[t] = -1;
+        if (own < 0) { /* u at the very top (rounding): the last positive rank, scanned on its own */
+            owner[t] = last;
+            if (last == rw->rank) {
+                double a = acc;
+                for (int64_t i = 0; i < ws->n; i++) {
+                    if (closest[i] <= 0) continue;
+                    a += closest[i];
+                    pick[t] = i;
+                    if (a > u[t]) break;
+                }
+            }
+            continue;
+        }
+        owner[t] = own;
+        if (own != rw->rank) continue;
+        start = acc;
+        int64_t at = nm++; /* insertion by u, ties in draw order */
+        while (at > 0 && u[mine[at - 1]] > u[t]) {
+            mine[at] = mine[at - 1];
+            at--;
+        }
+        mine[at] = t;
     }
-    if (owner < 0) owner = last; /* u at the very top (rounding): the last positive row */
-    *pick = -1;
-    if (owner == rw->rank)
-        for (int64_t i = 0; i < ws->n; i++) {
-            if (closest[i] <= 0) continue;
-            acc += closest[i];
-            *pick = i;
-            if (acc > u) break;
-        }
-    return owner;
+    if (nm == 0) return;
+    double acc = start;
+    int64_t next = 0, lastpos = -1;
+    for (int64_t i = 0; i < ws->n && next < nm; i++) {
+        if (closest[i] <= 0) continue;
+        acc += closest[i];
+        lastpos = i;
+        while (next < nm && acc > u[mine[next]]) pick[mine[next++]] = i;
+    }
+    while (next < nm) pick[mine[next++]] = lastpos; /* the scan ran out: its last positive row */
 }
 
 /* The seeding's first pass from the float panels (ws->xp set; the double
@@ -1096,13 +1127,16 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
     for (int q = 1; q < P; q++) pot += tot[q];
     for (int64_t q = 1; q < k; q++) {
         memset(cand, 0, (size_t)(trials * d) * sizeof *cand);
-        for (int64_t t = 0; t < trials; t++) {
-            int64_t pick;
-            if (pot > 0) {
-                double u = dcx_rng_uniform(rng) * pot;
-                if (draw_d2(ws, closest, tot, u, &pick) == me)
-                    memcpy(cand + t * d, ws->x + pick * d, (size_t)d * sizeof *cand);
-            } else {
+        if (pot > 0) { /* all draws first (the same stream), then one scan */
+            double u[64];
+            int owner[64];
+            int64_t pick[64];
+            for (int64_t t = 0; t < trials; t++) u[t] = dcx_rng_uniform(rng) * pot;
+            draw_d2(ws, closest, tot, u, trials, owner, pick);
+            for (int64_t t = 0; t < trials; t++)
+                if (owner[t] == me) memcpy(cand + t * d, ws->x + pick[t] * d, (size_t)d * sizeof *cand);
+        } else {
+            for (int64_t t = 0; t < trials; t++) {
                 int64_t g = (int64_t)dcx_rng_below(rng, (uint64_t)rw->n);
                 if (owns(rw, g)) memcpy(cand + t * d, ws->x + (g - rw->row0) * d, (size_t)d * sizeof *cand);
             }
