@@ -12,11 +12,15 @@
  * is reproducible.
  *
  * Everything is built from sums over the samples, so that each process of
- * a distributed run contributes its own: a first pass sums x and y per part
- * (cell and fold; the means x̄, ȳ), a second the part's centred moments
- *     A = Σ (x − x̄)(x − x̄)ᵀ,  C = Σ (y − ȳ)(x − x̄)ᵀ,  s_j = Σ (y_j − ȳ_j)²,
- * each summed over the ranks. Centring with the exact means of the part
- * (two passes) avoids the cancellation of raw sums around a large mean.
+ * a distributed run contributes its own: a first pass sums x per part
+ * (cell and fold; the means x̄), a second the part's moments
+ *     A = Σ (x − x̄)(x − x̄)ᵀ,  C = Σ y (x − x̄)ᵀ = Σ (y − ȳ)(x − x̄)ᵀ,
+ *     Σ y_j and Σ y_j², whence ȳ and s_j = Σ (y_j − ȳ_j)² = Σ y_j² − ȳ_j Σ y_j,
+ * each summed over the ranks. Centring x with the exact means of its part
+ * (two passes) avoids the cancellation of raw sums around a large mean; y
+ * is centred on its global mean, so that Σ y_j² stays near s_j unless a
+ * cell's outputs sit far from the others' (and y needs no pass of its own:
+ * ~1.2 ms per rung on the benchmark).
  * Every rank then solves the same ridge problems, and the error of a fit W
  * (trained on part T) on the other fold E of the cell comes from E's
  * moments alone: with δx = x̄_E − x̄_T, δy = ȳ_E − ȳ_T and w_j the row of Wᵀ
@@ -53,13 +57,14 @@ double dcx__entropy_counts(const int64_t *c, int64_t m, int64_t total)
 #define MOM_BUDGET ((int64_t)1 << 22)
 
 /* Rows idx[0..m) of a (., cols): doubles (a->y) or floats less their
- * shift (a->yf, a->shift), minus `sub` (cols), into dst (m, cols); when sq
- * is not NULL, each centred value's square added to sq (cols), row by row.
- * The rows lie anywhere in a: the row two ahead is prefetched (the
- * hardware cannot guess where it starts), which takes the gather of the
- * benchmark's 10,000 × 320 values from ~6 to ~3.7 ms. */
-static void gather_centred(const dcx__outputs *a, int64_t cols, const int64_t *idx, int64_t m,
-                           const double *restrict sub, double *restrict dst, double *restrict sq)
+ * shift (a->yf, a->shift), minus `sub` (cols; NULL: nothing), into dst
+ * (m, cols); when sum and sq are not NULL, each value is added to sum and
+ * its square to sq (cols each), row by row. The rows lie anywhere in a:
+ * the row two ahead is prefetched (the hardware cannot guess where it
+ * starts), which takes the gather of the benchmark's 10,000 × 320 values
+ * from ~6 to ~3.7 ms. */
+static void gather_rows(const dcx__outputs *a, int64_t cols, const int64_t *idx, int64_t m,
+                        const double *restrict sub, double *restrict dst, double *restrict sum, double *restrict sq)
 {
     const size_t bytes = a->y ? sizeof *a->y : sizeof *a->yf;
     const char *base = a->y ? (const char *)a->y : (const char *)a->yf;
@@ -71,25 +76,19 @@ static void gather_centred(const dcx__outputs *a, int64_t cols, const int64_t *i
         }
         if (a->y) {
             const double *restrict ai = a->y + idx[i] * cols;
-            for (int64_t j = 0; j < cols; j++) di[j] = ai[j] - sub[j];
+            if (sub)
+                for (int64_t j = 0; j < cols; j++) di[j] = ai[j] - sub[j];
+            else
+                for (int64_t j = 0; j < cols; j++) di[j] = ai[j];
         } else {
             const float *restrict ai = a->yf + idx[i] * cols;
-            for (int64_t j = 0; j < cols; j++) di[j] = ((double)ai[j] - a->shift[j]) - sub[j];
+            for (int64_t j = 0; j < cols; j++) di[j] = (double)ai[j] - a->shift[j];
         }
         if (sq)
-            for (int64_t j = 0; j < cols; j++) sq[j] += di[j] * di[j];
-    }
-}
-
-/* ym (dy) += the centred outputs of sample i */
-static inline void add_outputs(const dcx__outputs *y, int64_t i, int64_t dy, double *restrict ym)
-{
-    if (y->y) {
-        const double *yi = y->y + i * dy;
-        for (int64_t j = 0; j < dy; j++) ym[j] += yi[j];
-    } else {
-        const float *yi = y->yf + i * dy;
-        for (int64_t j = 0; j < dy; j++) ym[j] += (double)yi[j] - y->shift[j];
+            for (int64_t j = 0; j < cols; j++) {
+                sum[j] += di[j];
+                sq[j] += di[j] * di[j];
+            }
     }
 }
 
@@ -146,9 +145,10 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
     const dcx__outputs zrows = {z, NULL, NULL};
     int64_t *off = NULL, *idx = NULL, *fill = NULL, *cnt = NULL;
     double *xc = NULL, *yc = NULL, *mean = NULL, *mom = NULL, *aw = NULL, *wt = NULL, *mw = NULL, *gm = NULL;
-    /* per part: the means of x and y, then the centred XᵀX (r, r), (Y−ȳ)ᵀ(X−x̄)
-     * (dy, r) and Σ (y − ȳ)² (dy) */
-    const int64_t mrow = r + dy, srow = r * r + dy * r + dy;
+    /* per part: the means of x and y, then the centred XᵀX (r, r),
+     * Yᵀ(X−x̄) (dy, r; = (Y−ȳ)ᵀ(X−x̄), the columns of X − x̄ summing to 0),
+     * Σ y² and Σ y (dy each; then Σ (y − ȳ)² in place of Σ y²) */
+    const int64_t mrow = r + dy, srow = r * r + dy * r + 2 * dy;
     /* distributed, the sums of many cells travel together; in one process
      * one cell at a time keeps the sums in cache */
     int64_t cb = rows->size > 1 ? MOM_BUDGET / (2 * (mrow + srow)) : 1;
@@ -176,20 +176,20 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
         idx[off[p] + fill[p]++] = i;
     }
     DCX_TRY(dcx_dist_sum_i64(dist, cnt, parts)); /* the size of every part over all ranks */
-    /* 1. the means of every part: one pass over the samples in their order
-     * (each part's sum in the order of its samples, as idx lists them), or
-     * (all_means = 0) per batch below, in idx's order: the same sums */
+    /* 1. the means of x in every part: one pass over the samples in their
+     * order (each part's sum in the order of its samples, as idx lists
+     * them), or (all_means = 0) per batch below, in idx's order: the same
+     * sums. The means of y come with the moments. */
     if (all_means) {
         for (int64_t i = 0; i < n; i++) {
             double *xm = mean + (2 * cell[i] + fold[i]) * mrow;
             const double *zi = z + i * r;
             for (int64_t j = 0; j < r; j++) xm[j] += zi[j];
-            add_outputs(y, i, dy, xm + r);
         }
         DCX_TRY(dcx_dist_sum_f64(dist, mean, parts * mrow));
         for (int64_t p = 0; p < parts; p++)
             if (cnt[p] > 0)
-                for (int64_t j = 0; j < mrow; j++) mean[p * mrow + j] /= (double)cnt[p];
+                for (int64_t j = 0; j < r; j++) mean[p * mrow + j] /= (double)cnt[p];
     }
     for (int g = 0; g < ng; g++) sse[g] = 0;
     for (int64_t q0 = 0; q0 < k; q0 += cb) {
@@ -200,35 +200,46 @@ dcx_status dcx__cell_fit_sse(const double *z, const dcx__rows *rows, int64_t r, 
             memset(mean, 0, (size_t)(nb * mrow) * sizeof *mean);
             for (int64_t b = 0; b < nb; b++) {
                 const int64_t p = 2 * q0 + b;
-                double *xm = mean + b * mrow, *ym = xm + r;
+                double *xm = mean + b * mrow;
                 for (int64_t t = off[p]; t < off[p + 1]; t++) {
                     const double *zi = z + idx[t] * r;
                     for (int64_t j = 0; j < r; j++) xm[j] += zi[j];
-                    add_outputs(y, idx[t], dy, ym);
                 }
             }
             DCX_TRY(dcx_dist_sum_f64(dist, mean, nb * mrow));
             for (int64_t b = 0; b < nb; b++)
                 if (cnt[2 * q0 + b] > 0)
-                    for (int64_t j = 0; j < mrow; j++) mean[b * mrow + j] /= (double)cnt[2 * q0 + b];
+                    for (int64_t j = 0; j < r; j++) mean[b * mrow + j] /= (double)cnt[2 * q0 + b];
         }
-        /* 2. the centred moments of every part */
+        /* 2. the moments of every part: x centred on its part's mean, y as
+         * it is (its part's mean would cancel from Yᵀ(X−x̄)), summed with
+         * its squares for ȳ and Σ (y − ȳ)² = Σ y² − ȳ·Σ y (y is centred on
+         * the global mean, which keeps the two terms near Σ (y − ȳ)²) */
         memset(mom, 0, (size_t)(nb * srow) * sizeof *mom);
         st = DCX_OK;
         for (int64_t b = 0; b < nb && st == DCX_OK; b++) {
             const int64_t p = 2 * q0 + b;
-            const double *xm = mb + b * mrow, *ym = xm + r;
-            double *a = mom + b * srow, *c = a + r * r, *sq = c + dy * r;
+            const double *xm = mb + b * mrow;
+            double *a = mom + b * srow, *c = a + r * r, *sq = c + dy * r, *ys = sq + dy;
             for (int64_t c0 = off[p]; c0 < off[p + 1] && st == DCX_OK; c0 += CHUNK) {
                 int64_t cn = off[p + 1] - c0 < CHUNK ? off[p + 1] - c0 : CHUNK;
-                gather_centred(&zrows, r, idx + c0, cn, xm, xc, NULL);
-                gather_centred(y, dy, idx + c0, cn, ym, yc, sq);
+                gather_rows(&zrows, r, idx + c0, cn, xm, xc, NULL, NULL);
+                gather_rows(y, dy, idx + c0, cn, NULL, yc, ys, sq);
                 st = dcx__dsyrk_t(r, cn, 1.0, xc, r, 1.0, a, r);
                 if (st == DCX_OK) st = dcx__dgemm(1, 0, dy, r, cn, 1.0, yc, dy, xc, r, 1.0, c, r);
             }
         }
         DCX_TRY(dcx_dist_agree(dist, st));
         DCX_TRY(dcx_dist_sum_f64(dist, mom, nb * srow));
+        for (int64_t b = 0; b < nb; b++) {
+            const double np = (double)cnt[2 * q0 + b];
+            double *sq = mom + b * srow + r * r + dy * r, *ys = sq + dy, *ym = mb + b * mrow + r;
+            if (np > 0)
+                for (int64_t j = 0; j < dy; j++) {
+                    ym[j] = ys[j] / np;
+                    sq[j] -= ym[j] * ys[j];
+                }
+        }
         /* 3. per cell and training fold, the same on every rank: the ridge
          * solve (X_cᵀX_c + ρI) W = X_cᵀ Y_c on copies of the training part's
          * moments, then the error on the cell's other fold */
