@@ -78,6 +78,12 @@ dcx_status dcx__dposv(int64_t n, int64_t nrhs, double *a, int64_t lda, double *b
  * the nrhs right-hand sides as rows of length ldb (B transposed, row-major),
  * and a's upper triangle (row-major) is read; no transposed copies are made. */
 dcx_status dcx__dposv_cm(int64_t n, int64_t nrhs, double *a, int64_t lda, double *b, int64_t ldb);
+
+/* The inverse of the symmetric positive definite (n, n) a, in place: its
+ * upper triangle (row-major) is read and replaced by the inverse's
+ * (Cholesky, dpotrf + dpotri, without transposed copies);
+ * DCX_ERR_DEGENERATE if a is not positive definite. */
+dcx_status dcx__dpotri_upper(int64_t n, double *a, int64_t lda);
 /* Set the number of BLAS threads without touching dcx_get_threads(); returns
  * the previous BLAS thread count. For the library's own parallel regions
  * (BLAS runs single-threaded inside them); n < 1 leaves the count alone. */

@@ -172,6 +172,16 @@ static void test_cell_fits_against_numpy(void **state)
                       fabs(got[g] - want) / want);
         ASSERT_NEAR(got[g], want, 1e-9 * want);
     }
+    /* one output group: the error through r x r matrices (rr_error), the
+     * sum of the two groups' references */
+    {
+        const int64_t goff1[2] = {0, DY};
+        double one;
+        ASSERT_OK(dcx__cell_fit_sse(z, &rows, R, &yo, DY, goff1, 1, cell, 6, fold, yzero, 0, &one));
+        const double want = dcx_matrix_get(ref, 0, 0) + dcx_matrix_get(ref, 1, 0);
+        print_message("one group: sse %.12g, numpy %.12g, rel. diff %.2g\n", one, want, fabs(one - want) / want);
+        ASSERT_NEAR(one, want, 1e-9 * want);
+    }
     /* the sort index in the scratch file: the same sums */
     ASSERT_OK(dcx__cell_fit_sse(z, &rows, R, &yo, DY, goff, 2, cell, 6, fold, yzero, 1, again));
     assert_memory_equal(got, again, sizeof got);

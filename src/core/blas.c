@@ -179,6 +179,20 @@ dcx_status dcx__dposv_cm(int64_t n, int64_t nrhs, double *a, int64_t lda, double
     return dposv_layout(LAPACK_COL_MAJOR, 'L', n, nrhs, a, lda, b, ldb);
 }
 
+dcx_status dcx__dpotri_upper(int64_t n, double *a, int64_t lda)
+{
+    if (n < 0 || lda < (n > 1 ? n : 1) || n > INT_MAX || lda > INT_MAX)
+        return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dpotri dimensions");
+    if (n == 0) return DCX_OK;
+    /* the row-major upper triangle is the column-major lower one */
+    lapack_int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)n, a, (lapack_int)lda);
+    if (info == 0) info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', (lapack_int)n, a, (lapack_int)lda);
+    if (info < 0) return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dpotrf/dpotri argument %d", (int)-info);
+    if (info > 0)
+        return dcx_set_error(DCX_ERR_DEGENERATE, "linear system is not positive definite (minor %d)", (int)info);
+    return DCX_OK;
+}
+
 dcx_status dcx__dsyevr_top(int64_t n, double *a, int64_t lda, int64_t m, double *w, double *z)
 {
     CHECK_DIMS(n, lda, m);
