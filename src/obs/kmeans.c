@@ -428,35 +428,57 @@ DEFINE_BUILDS(void, panel_scan, "avx2", (const float *out, int64_t k, int32_t *b
               (out, k, best, f1, f2), )
 typedef void (*panel_scan_fn)(const float *, int64_t, int32_t *, float *, float *);
 
-/* Hamerly's bounds of PW points from their two smallest float distances
- * f1 <= f2 and their squared norms xq (doubles), with δ = eps·(xq + cmax) +
- * 1e-30 of slack: u = √(f1 + δ), l = √(max(f2 − δ, 0)); dec[s] = −1 when
- * f2 − f1 > 2δ (the float distances decide), 0 for a close call (the double
- * kernel decides, see close_call). Four points per step, no branches; the
- * AVX2 build takes four square roots in one instruction. */
+/* √v rounded up (sqrt_up4) or down (sqrt_dn4), four lanes, for 0 <= v
+ * below float's range: v rounded to float and moved one ulp outward, its
+ * float square root (correctly rounded) moved one ulp outward again. A
+ * bound at most ~2.4e-7 (relative) looser than the double root, far inside
+ * the slack δ of the float distances, at a quarter of the cost: one SSE
+ * instruction takes four float roots (vsqrtpd took ~9 cycles for four
+ * doubles; the bounds of every assigned point need two). Both builds give
+ * the same bits. */
 typedef float v4f __attribute__((vector_size(16), may_alias));
-#define DEFINE_PANEL_BOUNDS(name, ATTR, SQRT4)                                                                       \
-    ATTR static void name(const float *f1, const float *f2, const double *xq, double eps, double cmax, double *u,   \
-                          double *l, int64_t *dec)                                                                   \
-    {                                                                                                                \
-        const v4d e = {eps, eps, eps, eps}, cm = {cmax, cmax, cmax, cmax}, tiny = {1e-30, 1e-30, 1e-30, 1e-30};    \
-        for (int s = 0; s < PW; s += 4) {                                                                            \
-            const v4d a = __builtin_convertvector(*(const v4f *)(f1 + s), v4d);                                      \
-            const v4d b = __builtin_convertvector(*(const v4f *)(f2 + s), v4d);                                      \
-            const v4d delta = e * (*(const v4du *)(xq + s) + cm) + tiny, lo = b - delta, ua = a + delta;            \
-            *(v4di *)(dec + s) = (v4di)(b - a > 2.0 * delta);                                                        \
-            *(v4du *)(u + s) = SQRT4(ua);                                                                            \
-            *(v4du *)(l + s) = SQRT4(POS4(lo));                                                                      \
-        }                                                                                                            \
-    }
-#define SQRT4_LANES(v) ((v4d){sqrt((v)[0]), sqrt((v)[1]), sqrt((v)[2]), sqrt((v)[3])})
-DEFINE_PANEL_BOUNDS(panel_bounds_base, , SQRT4_LANES)
+typedef int v4si __attribute__((vector_size(16)));
+static inline __attribute__((always_inline)) v4f sqrt4f(v4f x)
+{
 #if defined(__x86_64__) && defined(__GNUC__)
-#define SQRT4_AVX(v) ((v4d)_mm256_sqrt_pd((__m256d)(v)))
-DEFINE_PANEL_BOUNDS(panel_bounds_avx2, __attribute__((target("avx2"))), SQRT4_AVX)
+    return (v4f)_mm_sqrt_ps((__m128)x);
+#else
+    return (v4f){sqrtf(x[0]), sqrtf(x[1]), sqrtf(x[2]), sqrtf(x[3])};
 #endif
+}
+/* the next float up (x >= 0 finite) or down (x >= 0; 0 stays 0) */
+#define UP4F(x) ((v4f)((v4si)(x) + 1))
+#define DN4F(x) ((v4f)((v4si)(x) - ((v4si)((x) > (v4f){0, 0, 0, 0}) & 1)))
+#define sqrt_up4(v) __builtin_convertvector(UP4F(sqrt4f(UP4F(__builtin_convertvector((v), v4f)))), v4d)
+#define sqrt_dn4(v) __builtin_convertvector(DN4F(sqrt4f(DN4F(__builtin_convertvector((v), v4f)))), v4d)
+
+/* Hamerly's bounds of m points (a multiple of 4; dec 32-byte aligned) from
+ * their two smallest float distances f1 <= f2 and their squared norms xq
+ * (doubles), with δ = eps·(xq + cmax) + 1e-30 of slack: u >= √(f1 + δ),
+ * l <= √(max(f2 − δ, 0)) (sqrt_up4, sqrt_dn4); dec[s] = −1 when f2 − f1 >
+ * 2δ (the float distances decide), 0 for a close call (the double kernel
+ * decides, see close_call). Four points per step, no branches. */
+static inline __attribute__((always_inline)) void panel_bounds_body(const float *f1, const float *f2,
+                                                                    const double *xq, double eps, double cmax,
+                                                                    double *u, double *l, int64_t *dec, int m)
+{
+    const v4d e = {eps, eps, eps, eps}, cm = {cmax, cmax, cmax, cmax}, tiny = {1e-30, 1e-30, 1e-30, 1e-30};
+    for (int s = 0; s < m; s += 4) {
+        const v4d a = __builtin_convertvector(*(const v4f *)(f1 + s), v4d);
+        const v4d b = __builtin_convertvector(*(const v4f *)(f2 + s), v4d);
+        const v4d delta = e * (*(const v4du *)(xq + s) + cm) + tiny, lo = b - delta, ua = a + delta;
+        *(v4di *)(dec + s) = (v4di)(b - a > 2.0 * delta);
+        *(v4du *)(u + s) = sqrt_up4(ua);
+        *(v4du *)(l + s) = sqrt_dn4(POS4(lo));
+    }
+}
+
+DEFINE_BUILDS(void, panel_bounds, "avx2",
+              (const float *f1, const float *f2, const double *xq, double eps, double cmax, double *u, double *l,
+               int64_t *dec, int m),
+              (f1, f2, xq, eps, cmax, u, l, dec, m), )
 typedef void (*panel_bounds_fn)(const float *, const float *, const double *, double, double, double *, double *,
-                                int64_t *);
+                                int64_t *, int);
 
 /* The float form of n points (d each, squared norms xsq) in one buffer of
  * dcx__km_floats_count(n, d) floats: from the first 64-byte boundary, the
@@ -479,7 +501,7 @@ void dcx__km_floats_fill(const double *x, const double *xsq, int64_t n, int64_t 
 }
 
 /* Hamerly's tightening of the candidates idx[0..n1) (float rows x32,
- * centres c32, labels lab): u = √(float distance to the own centre + δ),
+ * centres c32, labels lab): u >= √(float distance to the own centre + δ) (sqrt_up4),
  * and the points still open (u > max(half of their centre, l)) compacted
  * to the front of idx, their count returned. The same values as
  * dist32_body one point at a time; the square roots four at a time. */
@@ -509,9 +531,9 @@ void dcx__km_floats_fill(const double *x, const double *xsq, int64_t n, int64_t 
         }                                                                                                            \
         return nf;                                                                                                   \
     }
-DEFINE_TIGHTEN(tighten32_base, , SQRT4_LANES)
+DEFINE_TIGHTEN(tighten32_base, , sqrt_up4)
 #if defined(__x86_64__) && defined(__GNUC__)
-DEFINE_TIGHTEN(tighten32_avx2, __attribute__((target("avx2,fma"))), SQRT4_AVX)
+DEFINE_TIGHTEN(tighten32_avx2, __attribute__((target("avx2,fma"))), sqrt_up4)
 #endif
 typedef int64_t (*tighten32_fn)(const float *, const double *, const float *, const float *, const int64_t *,
                                 const double *, const double *, int64_t *, int64_t, int64_t, double, double,
@@ -812,20 +834,6 @@ static int64_t close_call(km_ws *ws, int64_t p, double *u, double *l)
     return best;
 }
 
-/* Point p's nearest centre, from float distances f1 <= f2 (the two
- * smallest; best the first minimum): the bounds u = √(f1 + δ), l =
- * √(f2 − δ); a close call (f2 − f1 <= 2δ) is decided by the double kernel. */
-static inline int64_t settle32(km_ws *ws, int64_t p, int64_t best, float f1, float f2, double *u, double *l)
-{
-    const double delta = ws->eps32 * (ws->xsq[p] + ws->cmax) + 1e-30;
-    if ((double)f2 - (double)f1 > 2.0 * delta) {
-        u[p] = sqrt((double)f1 + delta);
-        l[p] = sqrt((double)f2 - delta > 0 ? (double)f2 - delta : 0.0);
-        return best;
-    }
-    return close_call(ws, p, u, l);
-}
-
 /* assign_points for the points i0 … i1 − 1 (i0 a multiple of PW), all of
  * them, from the panels: the same labels and bounds. */
 static void assign_range32(km_ws *ws, int64_t i0, int64_t i1, int64_t *labels, double *u, double *l, double *sums,
@@ -842,10 +850,10 @@ static void assign_range32(km_ws *ws, int64_t i0, int64_t i1, int64_t *labels, d
         ws->pdist(ws->xp + p0 * d, ws->xpsq + p0, ws->c32, ws->csq32, d, ws->k3, ws->pbuf);
         ws->pscan(ws->pbuf, k, best, f1, f2);
         if (m == PW) { /* in place */
-            ws->pbounds(f1, f2, ws->xsq + p0, ws->eps32, ws->cmax, u + p0, l + p0, dec);
+            ws->pbounds(f1, f2, ws->xsq + p0, ws->eps32, ws->cmax, u + p0, l + p0, dec, PW);
         } else { /* the last panel: through PW-long copies */
             for (int64_t s = 0; s < PW; s++) xq[s] = s < m ? ws->xsq[p0 + s] : 0;
-            ws->pbounds(f1, f2, xq, ws->eps32, ws->cmax, uu, ll, dec);
+            ws->pbounds(f1, f2, xq, ws->eps32, ws->cmax, uu, ll, dec, PW);
             for (int64_t s = 0; s < m; s++) {
                 u[p0 + s] = uu[s];
                 l[p0 + s] = ll[s];
@@ -865,6 +873,11 @@ static void assign_points32(km_ws *ws, const int64_t *idx, int64_t m, int64_t *l
                             double *sums, int64_t *sizes, int64_t *changed)
 {
     const int64_t d = ws->d, k8 = ws->kq8;
+    /* the NPT points' two smallest distances, their bounds in one call
+     * (eight lanes: the spare ones padded) */
+    int64_t bst[8], dec[8] __attribute__((aligned(32)));
+    float f1[8] __attribute__((aligned(32))) = {0}, f2[8] __attribute__((aligned(32))) = {0};
+    double xq[8] __attribute__((aligned(32))) = {0}, uu[8], ll[8];
     for (int64_t i = 0; i < m; i += NPT) {
         int64_t pt[NPT];
         const float *xp[NPT];
@@ -876,11 +889,20 @@ static void assign_points32(km_ws *ws, const int64_t *idx, int64_t m, int64_t *l
         }
         ws->dotsn32(xp, xs, ws->ct32, ws->csq32, d, k8, ws->buf32);
         for (int s = 0; s < np; s++) {
+            ws->scan32(ws->buf32 + s * k8, k8, &bst[s], &f1[s], &f2[s]);
+            xq[s] = ws->xsq[pt[s]];
+        }
+        ws->pbounds(f1, f2, xq, ws->eps32, ws->cmax, uu, ll, dec, 8);
+        for (int s = 0; s < np; s++) {
             const int64_t p = pt[s];
-            int64_t best;
-            float f1, f2;
-            ws->scan32(ws->buf32 + s * k8, k8, &best, &f1, &f2);
-            relabel(ws, p, settle32(ws, p, best, f1, f2, u, l), labels, sums, sizes, changed);
+            int64_t b = bst[s];
+            if (dec[s]) {
+                u[p] = uu[s];
+                l[p] = ll[s];
+            } else {
+                b = close_call(ws, p, u, l);
+            }
+            relabel(ws, p, b, labels, sums, sizes, changed);
         }
     }
 }
