@@ -432,10 +432,10 @@ typedef void (*panel_scan_fn)(const float *, int64_t, int32_t *, float *, float 
  * below float's range: v rounded to float and moved one ulp outward, its
  * float square root (correctly rounded) moved one ulp outward again. A
  * bound at most ~2.4e-7 (relative) looser than the double root, far inside
- * the slack δ of the float distances, at a quarter of the cost: one SSE
- * instruction takes four float roots (vsqrtpd took ~9 cycles for four
- * doubles; the bounds of every assigned point need two). Both builds give
- * the same bits. */
+ * the slack δ of the float distances, at about half the cost (Zen 3: one
+ * vsqrtps of four floats every ~5 cycles, one vsqrtpd of four doubles every
+ * ~9; the bounds of every assigned point need two). The labels do not
+ * depend on how loose a valid bound is. Both builds give the same bits. */
 typedef float v4f __attribute__((vector_size(16), may_alias));
 typedef int v4si __attribute__((vector_size(16)));
 static inline __attribute__((always_inline)) v4f sqrt4f(v4f x)
