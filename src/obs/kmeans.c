@@ -363,39 +363,47 @@ DEFINE_BUILDS(void, scan2_32, "avx2", (const float *row, int64_t k, int64_t *bes
 #define PW 32  /* points per panel: four vectors of eight */
 #define PA 3   /* centres per pass over a panel */
 
-/* Distances of the PW points of a panel (d, PW; float norms xs) to the
- * centres c (rows of d floats; kp3 of them, a multiple of PA; norms csq)
- * into out (kp3, PW). */
+/* NA centres from c (rows of d floats, norms csq) against the PW points of
+ * a panel (d, PW; float norms xs), into out (NA, PW). */
+#define PANEL_GROUP(NA)                                                                                             \
+    do {                                                                                                             \
+        v8f acc[NA][4];                                                                                              \
+        _Pragma("GCC unroll 4") for (int a = 0; a < NA; a++) _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)    \
+            acc[a][v] = (v8f){0};                                                                                    \
+        const float *pj = pan;                                                                                       \
+        for (int64_t j = 0; j < d; j++, pj += PW) {                                                                  \
+            v8f xv[4];                                                                                               \
+            _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) xv[v] = *(const v8f *)(pj + 8 * v);                 \
+            _Pragma("GCC unroll 4") for (int a = 0; a < NA; a++)                                                     \
+            {                                                                                                        \
+                const float cj = c[a * d + j];                                                                       \
+                _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[a][v] += xv[v] * cj;                         \
+            }                                                                                                        \
+        }                                                                                                            \
+        _Pragma("GCC unroll 4") for (int a = 0; a < NA; a++) _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)    \
+        {                                                                                                            \
+            const v8f r = ((float)-2 * acc[a][v] + *(const v8f *)(xs + 8 * v)) + csq[a];                            \
+            *(v8f *)(out + a * PW + 8 * v) = POS8(r);                                                                \
+        }                                                                                                            \
+    } while (0)
+
+/* Distances of the PW points of a panel (d, PW; float norms xs) to the kc
+ * centres c (rows of d floats; norms csq) into out (kc, PW): PA centres per
+ * pass, the last one or two in a pass of their own (no padded centres). */
 static inline __attribute__((always_inline)) void panel_dist_body(const float *pan, const float *xs, const float *c,
-                                                                  const float *csq, int64_t d, int64_t kp3,
+                                                                  const float *csq, int64_t d, int64_t kc,
                                                                   float *out)
 {
-    for (int64_t a0 = 0; a0 < kp3; a0 += PA) {
-        v8f acc[PA][4];
-        _Pragma("GCC unroll 4") for (int a = 0; a < PA; a++) _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)
-            acc[a][v] = (v8f){0};
-        const float *pj = pan, *ca = c + a0 * d;
-        for (int64_t j = 0; j < d; j++, pj += PW) {
-            v8f xv[4];
-            _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) xv[v] = *(const v8f *)(pj + 8 * v);
-            _Pragma("GCC unroll 4") for (int a = 0; a < PA; a++)
-            {
-                const float cj = ca[a * d + j];
-                _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) acc[a][v] += xv[v] * cj;
-            }
-        }
-        _Pragma("GCC unroll 4") for (int a = 0; a < PA; a++) _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)
-        {
-            const v8f r = ((float)-2 * acc[a][v] + *(const v8f *)(xs + 8 * v)) + csq[a0 + a];
-            *(v8f *)(out + (a0 + a) * PW + 8 * v) = POS8(r);
-        }
-    }
+    int64_t a0 = 0;
+    for (; a0 + PA <= kc; a0 += PA, c += PA * d, csq += PA, out += PA * PW) PANEL_GROUP(PA);
+    if (kc - a0 == 2) PANEL_GROUP(2);
+    else if (kc - a0 == 1) PANEL_GROUP(1);
 }
 
 DEFINE_BUILDS(void, panel_dist, "avx2,fma",
-              (const float *pan, const float *xs, const float *c, const float *csq, int64_t d, int64_t kp3,
+              (const float *pan, const float *xs, const float *c, const float *csq, int64_t d, int64_t kc,
                float *out),
-              (pan, xs, c, csq, d, kp3, out), )
+              (pan, xs, c, csq, d, kc, out), )
 typedef void (*panel_dist_fn)(const float *, const float *, const float *, const float *, int64_t, int64_t, float *);
 
 /* For each of the PW points of out (k centres, PW points each): the lowest
@@ -590,7 +598,7 @@ typedef int64_t (*filter_fn)(const int64_t *, double *, double *, const double *
 #define SEED_W 16 /* trials at most: four vectors of sums */
 #define SEED_MIN_D 16 /* dimensions at least */
 
-/* The points s < m of a panel (float distances pbuf (t3, PW) to the
+/* The points s < m of a panel (float distances pbuf (trials, PW) to the
  * candidates) with a candidate possibly nearer than closest: their indices
  * s into need, their count returned. xq: the points' squared norms. */
 static inline __attribute__((always_inline)) int64_t seed_near_body(const float *pbuf, const double *xq,
@@ -670,7 +678,7 @@ typedef struct km_ws {
     const float *xp;      /* their panels (see dcx__km_floats_fill) */
     const float *xpsq;    /* (np) their float norms */
     int64_t kp8, kq8;     /* kp and the loaded columns rounded up to a multiple of 8 */
-    int64_t kc, k3;       /* rows of c32 and csq32 (>= kp8, k3); k rounded up to a multiple of PA */
+    int64_t kc;           /* rows of c32 and csq32 (>= kp8) */
     float *ct32, *csq32;  /* (d, kp8), (kc): the loaded centres; 32-byte aligned */
     float *pbuf;          /* (kc, PW) a panel's distances; 32-byte aligned */
     double *prow;         /* (PW, SEED_W) double rows of a panel's points (seeding); 32-byte aligned */
@@ -847,7 +855,7 @@ static void assign_range32(km_ws *ws, int64_t i0, int64_t i1, int64_t *labels, d
         ll[PW] __attribute__((aligned(32)));
     for (int64_t p0 = i0; p0 < i1; p0 += PW) {
         const int64_t m = i1 - p0 < PW ? i1 - p0 : PW;
-        ws->pdist(ws->xp + p0 * d, ws->xpsq + p0, ws->c32, ws->csq32, d, ws->k3, ws->pbuf);
+        ws->pdist(ws->xp + p0 * d, ws->xpsq + p0, ws->c32, ws->csq32, d, k, ws->pbuf);
         ws->pscan(ws->pbuf, k, best, f1, f2);
         if (m == PW) { /* in place */
             ws->pbounds(f1, f2, ws->xsq + p0, ws->eps32, ws->cmax, u + p0, l + p0, dec, PW);
@@ -1090,14 +1098,14 @@ static void draw_d2(const km_ws *ws, const double *closest, const double *tot, c
 static int64_t seed_pass32(km_ws *ws, const double *cand, int64_t trials, const double *closest, double *mine,
                            double *keep, int64_t *kidx)
 {
-    const int64_t n = ws->n, d = ws->d, t3 = (trials + PA - 1) / PA * PA, kq = ws->kq;
+    const int64_t n = ws->n, d = ws->d, kq = ws->kq;
     load_rows32(ws, cand, trials);
     const double cmax = ws->cmax;
     double acc[SEED_W] __attribute__((aligned(32))) = {0};
     int64_t nkeep = 0, need[PW];
     for (int64_t p0 = 0; p0 < n; p0 += PW) {
         const int64_t m = n - p0 < PW ? n - p0 : PW;
-        ws->pdist(ws->xp + p0 * d, ws->xpsq + p0, ws->c32, ws->csq32, d, t3, ws->pbuf);
+        ws->pdist(ws->xp + p0 * d, ws->xpsq + p0, ws->c32, ws->csq32, d, trials, ws->pbuf);
         const int64_t nn = ws->snear(ws->pbuf, ws->xsq + p0, closest + p0, m, trials, ws->eps32, cmax, need);
         for (int64_t b = 0; b < nn; b += NPT) { /* their double rows, NPT at a time, into keep */
             int64_t pt[NPT];
@@ -1255,7 +1263,7 @@ void dcx__row_norms(const double *x, int64_t n, int64_t d, double *out) { row_no
  * benchmark (and the per-centre part at d = 2 on the 16,000 × 2 one): an
  * open point costs OPEN_COST plus its kernel row, kq8 centres of
  * CENTRE_COST(d) each, plus TIGHT_COST when its bound is tightened first;
- * a point of a full pass costs POINT_COST plus k3 centres. A centre costs
+ * a point of a full pass costs POINT_COST plus k centres. A centre costs
  * its d multiply-adds and, whatever d, its store and its scan (~8). Only
  * the work depends on the choice, never the labels. */
 #define OPEN_COST 1220
@@ -1298,8 +1306,7 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
     for (int64_t i = 0; i < n; i++) xmax = xsq[i] > xmax ? xsq[i] : xmax;
     int use32 = x32 && xmax < 1e30;
     ws.kp8 = (width + 7) / 8 * 8;
-    ws.k3 = (k + PA - 1) / PA * PA;
-    ws.kc = (ws.kp8 > ws.k3 ? ws.kp8 : ws.k3) + PA; /* room for the trials rounded up to PA as well */
+    ws.kc = ws.kp8 + PA;
     ws.kc = (ws.kc + 7) / 8 * 8;
     ws.eps32 = (double)(d + 16) * 0x1p-23;
     if (use32) {
@@ -1390,7 +1397,7 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
                 n1 = ws.filt(lab, u, l, move, half, am, m1, m2, b0, b1, fail_idx);
                 /* many candidates: all of the block's points from the panels */
                 if (ws.x32 && n1 * ((do_tight ? TIGHT_COST : 0) + OPEN_COST + ws.kq8 * CENTRE_COST(d)) >=
-                                  (b1 - b0) * (POINT_COST + ws.k3 * CENTRE_COST(d))) {
+                                  (b1 - b0) * (POINT_COST + k * CENTRE_COST(d))) {
                     assign_range32(&ws, b0, b1, lab, u, l, sums, szl, &changed);
                     continue;
                 }
