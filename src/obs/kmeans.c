@@ -597,6 +597,7 @@ typedef int64_t (*filter_fn)(const int64_t *, double *, double *, const double *
 /* ---- the seeding's float pass (see seed_pass32) ---- */
 #define SEED_W 16 /* trials at most: four vectors of sums */
 #define SEED_MIN_D 16 /* dimensions at least */
+#define SEED_GROUP 4  /* panels screened before their double rows are made (full kernel calls) */
 
 /* The points s < m of a panel (float distances pbuf (trials, PW) to the
  * candidates) with a candidate possibly nearer than closest: their indices
@@ -606,8 +607,19 @@ static inline __attribute__((always_inline)) int64_t seed_near_body(const float 
                                                                     int64_t trials, double eps, double cmax,
                                                                     int64_t *need)
 {
-    int64_t nn = 0;
-    for (int64_t s = 0; s < m; s++) {
+    int64_t nn = 0, s = 0;
+    const v4d e = {eps, eps, eps, eps}, cm = {cmax, cmax, cmax, cmax}, tiny = {1e-30, 1e-30, 1e-30, 1e-30};
+    for (; s + 4 <= m; s += 4) { /* four points per step */
+        const v4d delta = e * (*(const v4du *)(xq + s) + cm) + tiny, ci = *(const v4du *)(closest + s);
+        v4di far = {-1, -1, -1, -1};
+        for (int64_t t = 0; t < trials; t++)
+            far &= (v4di)(__builtin_convertvector(*(const v4f *)(pbuf + t * PW + s), v4d) - delta > ci);
+        for (int q = 0; q < 4; q++) {
+            need[nn] = s + q;
+            nn += !far[q];
+        }
+    }
+    for (; s < m; s++) {
         const double delta = eps * (xq[s] + cmax) + 1e-30, ci = closest[s];
         int near = 0;
         for (int64_t t = 0; t < trials; t++) near |= !((double)pbuf[t * PW + s] - delta > ci);
@@ -681,7 +693,7 @@ typedef struct km_ws {
     int64_t kc;           /* rows of c32 and csq32 (>= kp8) */
     float *ct32, *csq32;  /* (d, kp8), (kc): the loaded centres; 32-byte aligned */
     float *pbuf;          /* (kc, PW) a panel's distances; 32-byte aligned */
-    double *prow;         /* (PW, SEED_W) double rows of a panel's points (seeding); 32-byte aligned */
+    double *prow;         /* (SEED_GROUP·PW, SEED_W) double rows of the screened points (seeding); 32-byte aligned */
     seed_near_fn snear;
     seed_sums_fn ssums;
     tighten32_fn tight;
@@ -1102,24 +1114,35 @@ static int64_t seed_pass32(km_ws *ws, const double *cand, int64_t trials, const 
     load_rows32(ws, cand, trials);
     const double cmax = ws->cmax;
     double acc[SEED_W] __attribute__((aligned(32))) = {0};
-    int64_t nkeep = 0, need[PW];
-    for (int64_t p0 = 0; p0 < n; p0 += PW) {
-        const int64_t m = n - p0 < PW ? n - p0 : PW;
-        ws->pdist(ws->xp + p0 * d, ws->xpsq + p0, ws->c32, ws->csq32, d, trials, ws->pbuf);
-        const int64_t nn = ws->snear(ws->pbuf, ws->xsq + p0, closest + p0, m, trials, ws->eps32, cmax, need);
-        for (int64_t b = 0; b < nn; b += NPT) { /* their double rows, NPT at a time, into keep */
+    int64_t nkeep = 0, need[SEED_GROUP * PW], at[SEED_GROUP * PW], cnt[SEED_GROUP];
+    for (int64_t g0 = 0; g0 < n; g0 += SEED_GROUP * PW) {
+        /* the group's panels screened, their points' indices into need
+         * (within its panel) and at (global) */
+        int64_t tot = 0, np = 0;
+        for (int64_t p0 = g0; p0 < n && np < SEED_GROUP; p0 += PW, np++) {
+            const int64_t m = n - p0 < PW ? n - p0 : PW;
+            ws->pdist(ws->xp + p0 * d, ws->xpsq + p0, ws->c32, ws->csq32, d, trials, ws->pbuf);
+            cnt[np] = ws->snear(ws->pbuf, ws->xsq + p0, closest + p0, m, trials, ws->eps32, cmax, need + tot);
+            for (int64_t e = tot; e < tot + cnt[np]; e++) at[e] = need[e] + p0;
+            tot += cnt[np];
+        }
+        for (int64_t b = 0; b < tot; b += NPT) { /* their double rows, NPT at a time, into keep */
             int64_t pt[NPT];
-            const int np = block_points(need, b, nn, pt);
-            for (int s = 0; s < NPT; s++) pt[s] += p0;
+            const int nb = block_points(at, b, tot, pt);
             rows64(ws, pt);
-            for (int s = 0; s < np; s++) {
+            for (int s = 0; s < nb; s++) {
                 memcpy(ws->prow + (b + s) * SEED_W, ws->buf + s * kq, (size_t)kq * sizeof *ws->prow);
                 memcpy(keep + (nkeep + b + s) * trials, ws->buf + s * kq, (size_t)trials * sizeof *keep);
                 kidx[nkeep + b + s] = pt[s];
             }
         }
-        nkeep += nn;
-        ws->ssums(closest + p0, m, need, nn, ws->prow, acc);
+        /* the sums, panel by panel in point order */
+        for (int64_t q = 0, e0 = 0, p0 = g0; q < np; q++, p0 += PW) {
+            const int64_t m = n - p0 < PW ? n - p0 : PW;
+            ws->ssums(closest + p0, m, need + e0, cnt[q], ws->prow + e0 * SEED_W, acc);
+            e0 += cnt[q];
+        }
+        nkeep += tot;
     }
     for (int64_t t = 0; t < trials; t++) mine[t] += acc[t];
     return nkeep;
@@ -1319,8 +1342,8 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
         ws.buf32 = aligned_alloc(32, (size_t)(NPT * ws.kp8) * sizeof *ws.buf32);
         ws.pbuf = aligned_alloc(32, (size_t)(PW * ws.kc) * sizeof *ws.pbuf);
         ws.c32 = dcx__calloc((size_t)(ws.kc * d), sizeof *ws.c32);
-        ws.prow = aligned_alloc(32, (size_t)(PW * SEED_W) * sizeof *ws.prow);
-        if (ws.prow) memset(ws.prow, 0, (size_t)(PW * SEED_W) * sizeof *ws.prow);
+        ws.prow = aligned_alloc(32, (size_t)(SEED_GROUP * PW * SEED_W) * sizeof *ws.prow);
+        if (ws.prow) memset(ws.prow, 0, (size_t)(SEED_GROUP * PW * SEED_W) * sizeof *ws.prow);
         use32 = ws.ct32 && ws.csq32 && ws.buf32 && ws.pbuf && ws.c32 && ws.prow;
         if (!use32) ws.xp = NULL; /* double distances throughout */
     }
