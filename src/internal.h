@@ -79,6 +79,19 @@ dcx_status dcx__dposv(int64_t n, int64_t nrhs, double *a, int64_t lda, double *b
  * and a's upper triangle (row-major) is read; no transposed copies are made. */
 dcx_status dcx__dposv_cm(int64_t n, int64_t nrhs, double *a, int64_t lda, double *b, int64_t ldb);
 
+/* A source's rows in place (io/source.c): one row-major array of doubles
+ * (an in-memory F64 matrix, or a .npy file of native doubles in C order,
+ * mapped read-only), valid while the source is open; NULL when the data
+ * are stored otherwise. Messages about its row i give row *row_base + i of
+ * *name. Reading in place avoids the copy into a buffer and the buffer's
+ * fresh pages. The file must not change while it is mapped. */
+struct dcx_source;
+const double *dcx__source_map_f64(struct dcx_source *s, int64_t *row_base, const char **name);
+/* DCX_ERR_NUMERIC naming the first NaN or Inf of the n rows x (cols each)
+ * as dcx_source_read does: "name: NaN value at row r, column c", r = row
+ * for x's first row. */
+dcx_status dcx__check_finite_mapped(const double *x, int64_t n, int64_t cols, int64_t row, const char *name);
+
 /* The inverse of the symmetric positive definite (n, n) a, in place: its
  * upper triangle (row-major) is read and replaced by the inverse's
  * (Cholesky, dpotrf + dpotri, without transposed copies);

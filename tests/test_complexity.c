@@ -515,6 +515,26 @@ static void test_bad_inputs(void **state)
     dcx_matrix_set(x, 7, 1, NAN);
     assert_int_equal(dcx_complexity(x, y2, &p, &res), DCX_ERR_NUMERIC);
     assert_null(res);
+    assert_non_null(strstr(dcx_last_error(), "X: NaN value at row 7, column 1"));
+    /* the same from .npy files of doubles, read in place: the file, row
+     * and column named; Y's error first */
+    ASSERT_OK(dcx_write_npy(tmp_path("bad_x.npy"), x));
+    dcx_matrix_set(y2, 93, 0, INFINITY);
+    ASSERT_OK(dcx_write_npy(tmp_path("bad_y.npy"), y2));
+    dcx_source *bx = NULL, *by = NULL;
+    ASSERT_OK(dcx_source_open(tmp_path("bad_x.npy"), NULL, &bx));
+    ASSERT_OK(dcx_source_open(tmp_path("bad_y.npy"), NULL, &by));
+    assert_int_equal(dcx_complexity_source(bx, by, &p, &res), DCX_ERR_NUMERIC);
+    assert_non_null(strstr(dcx_last_error(), "bad_y.npy: Inf value at row 93, column 0"));
+    dcx_source_free(by);
+    dcx_matrix_set(y2, 93, 0, 0.5);
+    ASSERT_OK(dcx_write_npy(tmp_path("good_y.npy"), y2));
+    ASSERT_OK(dcx_source_open(tmp_path("good_y.npy"), NULL, &by));
+    assert_int_equal(dcx_complexity_source(bx, by, &p, &res), DCX_ERR_NUMERIC);
+    assert_non_null(strstr(dcx_last_error(), "bad_x.npy: NaN value at row 7, column 1"));
+    assert_null(res);
+    dcx_source_free(bx);
+    dcx_source_free(by);
     dcx_complexity_free(NULL);
     dcx_matrix_free(x);
     dcx_matrix_free(y);
@@ -566,6 +586,25 @@ static void test_sources_equal_matrices(void **state)
         assert_true(c->ladder[i].inertia == b->ladder[i].inertia);
     }
     dcx_complexity_free(c);
+    /* the float64 .npy files are read in place (mapped); the same files
+     * through a concatenation of one (read with pread, X held, Y copied and
+     * centred): the same arithmetic, bit for bit */
+    p.scratch_mb = 0;
+    dcx_source *xc = NULL, *yc = NULL;
+    char xpath[4096], ypath[4096];
+    snprintf(xpath, sizeof xpath, "%s", fixture("cx_relu_x.npy")); /* fixture(): one static buffer */
+    snprintf(ypath, sizeof ypath, "%s", fixture("cx_relu_y.npy"));
+    const char *xp[1] = {xpath}, *yp[1] = {ypath};
+    ASSERT_OK(dcx_source_open_many(xp, 1, NULL, &xc));
+    ASSERT_OK(dcx_source_open_many(yp, 1, NULL, &yc));
+    ASSERT_OK(dcx_complexity_source(xc, yc, &p, &c));
+    for (int i = 0; i < b->n_ladder; i++) {
+        assert_true(c->ladder[i].eta == b->ladder[i].eta);
+        assert_true(c->ladder[i].inertia == b->ladder[i].inertia);
+    }
+    dcx_complexity_free(c);
+    dcx_source_free(xc);
+    dcx_source_free(yc);
     dcx_complexity_free(a);
     dcx_complexity_free(b);
     dcx_source_free(xs);
@@ -588,5 +627,5 @@ int main(void)
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_sources_equal_matrices),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

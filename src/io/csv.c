@@ -178,7 +178,7 @@ static void csv_close(dcx_source *s)
     free(r);
 }
 
-static const dcx_source_ops csv_ops = {csv_read, csv_rewind, csv_close, NULL};
+static const dcx_source_ops csv_ops = {csv_read, csv_rewind, csv_close, NULL, NULL};
 
 dcx_status dcx__csv_open(const char *path, const dcx_open_opts *o, dcx_source **out)
 {

@@ -77,7 +77,7 @@ static void concat_free(concat *c)
 
 static void concat_close(dcx_source *s) { concat_free(s->impl); }
 
-static const dcx_source_ops concat_ops = {concat_read, concat_rewind, concat_close, concat_seek};
+static const dcx_source_ops concat_ops = {concat_read, concat_rewind, concat_close, concat_seek, NULL};
 
 dcx_status dcx_source_open_many(const char *const *paths, int n, const dcx_open_opts *opts, dcx_source **out)
 {
@@ -164,7 +164,16 @@ static void slice_close(dcx_source *s)
     free(sl);
 }
 
-static const dcx_source_ops slice_ops = {slice_read, slice_rewind, slice_close, slice_seek};
+static const double *slice_map_f64(dcx_source *s, int64_t *row_base, const char **name)
+{
+    slice *sl = s->impl;
+    const double *m = dcx__source_map_f64(sl->inner, row_base, name);
+    if (!m) return NULL;
+    *row_base += sl->row0;
+    return m + sl->row0 * s->cols;
+}
+
+static const dcx_source_ops slice_ops = {slice_read, slice_rewind, slice_close, slice_seek, slice_map_f64};
 
 dcx_status dcx_source_slice(dcx_source *inner, int64_t row0, int64_t nrows, dcx_source **out)
 {

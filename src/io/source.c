@@ -82,6 +82,23 @@ fail:
     return st;
 }
 
+const double *dcx__source_map_f64(dcx_source *s, int64_t *row_base, const char **name)
+{
+    *row_base = 0;
+    *name = s->name;
+    return s->ops->map_f64 && s->rows > 0 && s->cols > 0 ? s->ops->map_f64(s, row_base, name) : NULL;
+}
+
+dcx_status dcx__check_finite_mapped(const double *x, int64_t n, int64_t cols, int64_t row, const char *name)
+{
+    if (all_finite(x, n * cols)) return DCX_OK;
+    for (int64_t i = 0; i < n * cols; i++)
+        if (!isfinite(x[i]))
+            return dcx_set_error(DCX_ERR_NUMERIC, "%s: %s value at row %lld, column %lld", name,
+                                 isnan(x[i]) ? "NaN" : "Inf", (long long)(row + i / cols), (long long)(i % cols));
+    return DCX_OK;
+}
+
 dcx_status dcx_source_rewind(dcx_source *s)
 {
     dcx_status st = s->ops->rewind(s);
@@ -187,7 +204,15 @@ static dcx_status mem_rewind_to(dcx_source *s, int64_t row)
     return DCX_OK;
 }
 
-static const dcx_source_ops mem_ops = {mem_read, mem_rewind, NULL, mem_rewind_to};
+static const double *mem_map_f64(dcx_source *s, int64_t *row_base, const char **name)
+{
+    const dcx_matrix *m = s->impl;
+    *row_base = 0;
+    *name = s->name;
+    return m->dtype == DCX_F64 && m->stride == m->cols ? (const double *)m->data : NULL;
+}
+
+static const dcx_source_ops mem_ops = {mem_read, mem_rewind, NULL, mem_rewind_to, mem_map_f64};
 
 dcx_status dcx_source_from_matrix(const dcx_matrix *m, const char *name, dcx_source **out)
 {

@@ -20,6 +20,11 @@ typedef struct dcx_source_ops {
      * caller then sets pos = row. NULL: the reader is sequential and
      * dcx__source_seek rewinds and skips rows by reading them. */
     dcx_status (*seek)(struct dcx_source *s, int64_t row);
+    /* Optional: the source's rows as one row-major array of doubles (in
+     * memory, or mapped from its file), valid while the source is open, or
+     * NULL when they are stored otherwise. *row_base is the row number that
+     * messages give its first row, *name the name they give the data. */
+    const double *(*map_f64)(struct dcx_source *s, int64_t *row_base, const char **name);
 } dcx_source_ops;
 
 struct dcx_source {
@@ -58,6 +63,9 @@ struct dcx__bytes {
     void (*close)(dcx__bytes *b); /* frees b and what it owns */
     int64_t size;                 /* bytes in the window (declared size for streams) */
     int sequential;               /* 1: backward reads restart from the start */
+    /* Optional: the window's bytes mapped read-only (NULL if it cannot be
+     * mapped), valid until the window is closed. */
+    const unsigned char *(*map)(dcx__bytes *b);
     char *name;                   /* file name for messages (owned) */
 };
 

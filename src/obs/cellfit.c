@@ -59,8 +59,9 @@ double dcx__entropy_counts(const int64_t *c, int64_t m, int64_t total)
  * of at most this many sums. */
 #define MOM_BUDGET ((int64_t)1 << 22)
 
-/* Rows idx[0..m) of a (., cols): doubles (a->y) or floats less their
- * shift (a->yf, a->shift), minus `sub` (cols; NULL: nothing), into dst
+/* Rows idx[0..m) of a (., cols): doubles (a->y, less a->shift unless it
+ * is NULL) or floats less their shift (a->yf, a->shift), minus `sub`
+ * (cols; NULL: nothing; only with doubles and no shift), into dst
  * (m, cols); when sum and sq are not NULL, each value is added to sum and
  * its square to sq (cols each), row by row. The rows lie anywhere in a:
  * the row two ahead is prefetched (the hardware cannot guess where it
@@ -81,6 +82,8 @@ static void gather_rows(const dcx__outputs *a, int64_t cols, const int64_t *idx,
             const double *restrict ai = a->y + idx[i] * cols;
             if (sub)
                 for (int64_t j = 0; j < cols; j++) di[j] = ai[j] - sub[j];
+            else if (a->shift)
+                for (int64_t j = 0; j < cols; j++) di[j] = ai[j] - a->shift[j];
             else
                 for (int64_t j = 0; j < cols; j++) di[j] = ai[j];
         } else {

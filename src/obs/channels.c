@@ -53,7 +53,7 @@ static void ch_close(dcx_source *s)
     s->impl = NULL;
 }
 
-static const dcx_source_ops channels_ops = {ch_read, ch_rewind, ch_close, NULL};
+static const dcx_source_ops channels_ops = {ch_read, ch_rewind, ch_close, NULL, NULL};
 
 dcx_status dcx_source_channels(dcx_source *inner, int64_t c, int64_t h, int64_t w, dcx_source **out)
 {

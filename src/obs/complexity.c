@@ -300,6 +300,7 @@ typedef struct y_job {
     int64_t dyall, cmax, cnt, bs;
     double *ya, *sst, *mean, *first;
     float *yf;                /* one Y of float values: kept as floats, ya NULL (see dcx__outputs) */
+    const double *ymap;       /* one Y of doubles read in place (dcx__source_map_f64): ya, yf NULL */
     int64_t *goff, *icount;
     int *group;
     int ng, ybad; /* ybad (single): 1 every output the same, 2 zero variance */
@@ -324,12 +325,27 @@ static dcx_status read_outputs(y_job *yj)
     int ng = 0, ybad = 0;
     int64_t dy = 0;
     blk = dcx__calloc((size_t)(bs * yj->cmax), sizeof *blk);
-    /* one Y is kept as floats while every value is one (from a float32
-     * file, say); the first value that is not turns it into doubles */
+    /* one Y of doubles in memory or in a .npy file is read in place (no
+     * copy, no centring pass: the fits subtract the means where they read
+     * it); else one Y is kept as floats while every value is one (from a
+     * float32 file, say), the first value that is not turning it into
+     * doubles */
+    int64_t ybase = 0;
+    const char *yname = NULL;
+    const double *ymap = ny == 1 ? dcx__source_map_f64(ys[0], &ybase, &yname) : NULL;
     if (!blk) st = dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory");
+    else if (ymap) st = DCX_OK;
     else if (single) st = dcx__big_calloc(&yf, yj->cnt, sizeof *yf, yj->scratch);
     else st = dcx__big_calloc(&ya, yj->cnt, sizeof *ya, yj->scratch);
-    for (int i = 0, c0 = 0; i < ny && st == DCX_OK; c0 += (int)dcx_source_cols(ys[i]), i++) {
+    if (ymap) /* every value checked and summed, in blocks, in order (the same sums as read) */
+        for (int64_t r0 = 0; r0 < nloc && st == DCX_OK; r0 += bs) {
+            const int64_t got = nloc - r0 < bs ? nloc - r0 : bs, c = dyall;
+            const double *src = ymap + r0 * c;
+            st = dcx__check_finite_mapped(src, got, c, ybase + r0, yname);
+            for (int64_t t = 0; t < got && st == DCX_OK; t++)
+                for (int64_t j = 0; j < c; j++) mean[j] += src[t * c + j];
+        }
+    for (int i = 0, c0 = 0; i < ny && st == DCX_OK && !ymap; c0 += (int)dcx_source_cols(ys[i]), i++) {
         const int64_t c = dcx_source_cols(ys[i]);
         if (single) snprintf(name, sizeof name, "Y");
         else snprintf(name, sizeof name, "Y[%d]", i);
@@ -368,7 +384,7 @@ static dcx_status read_outputs(y_job *yj)
     /* the first sample's outputs (from the rank holding it), the column
      * sums, and whether any sample differs from the first */
     if (nloc > 0 && rows->row0 == 0)
-        for (int64_t j = 0; j < dyall; j++) first[j] = ya ? ya[j] : (double)yf[j];
+        for (int64_t j = 0; j < dyall; j++) first[j] = ya ? ya[j] : ymap ? ymap[j] : (double)yf[j];
     DCX_TRY(dcx_dist_sum_f64(p->dist, first, dyall));
     DCX_TRY(dcx_dist_sum_f64(p->dist, mean, dyall));
     for (int64_t j = 0; j < dyall; j++) mean[j] /= (double)rows->n;
@@ -386,6 +402,15 @@ static dcx_status read_outputs(y_job *yj)
                 for (int64_t j = 0; j < c; j++) {
                     const double v = yr[j] - mean[c0 + j];
                     yr[j] = v;
+                    colsq[j] += v * v;
+                }
+            }
+        } else if (ymap) { /* one Y: c == dyall, c0 == 0; centred where read */
+            icount[i] = !all_constant_as(ymap, nloc, c, c, first);
+            for (int64_t r0 = 0; r0 < nloc; r0++) {
+                const double *yr = ymap + r0 * c;
+                for (int64_t j = 0; j < c; j++) {
+                    const double v = yr[j] - mean[j];
                     colsq[j] += v * v;
                 }
             }
@@ -435,6 +460,7 @@ fail:
     free(blk);
     yj->ya = ya;
     yj->yf = yf;
+    yj->ymap = ymap;
     yj->ng = ng;
     yj->ybad = ybad;
     yj->dy = dy;
@@ -631,7 +657,8 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     cells[0] = zeros;
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
     pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-    const dcx__outputs yout = {ya, ya ? NULL : yf, ya ? NULL : mean}; /* mean: Y's column means */
+    /* mean: Y's column means */
+    const dcx__outputs yout = yj.ymap ? (dcx__outputs){yj.ymap, NULL, mean} : (dcx__outputs){ya, ya ? NULL : yf, ya ? NULL : mean};
     cx_job jb = {.p = p,
                  .rows = &rows,
                  .r = r,

@@ -109,9 +109,11 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
  * order as if its group were alone. The per-sample sort index (n) is
  * allocated with dcx__big_calloc(…, scratch). */
 /* The outputs of the cell fits, (n, dy) row-major: the centred values y
- * in double, or (y NULL) raw floats yf and their global means shift, the
- * centred value (double)yf − shift computed where it is read (the same
- * double as y would hold; half the memory and traffic for float data). */
+ * in double (shift NULL), or raw doubles y (read in place from the input,
+ * see dcx__source_map_f64) or (y NULL) raw floats yf, with their global
+ * means shift: the centred value y − shift or (double)yf − shift is
+ * computed where it is read (the same double as a centred copy would hold;
+ * no copy, or half the memory and traffic for float data). */
 typedef struct dcx__outputs {
     const double *y;
     const float *yf;

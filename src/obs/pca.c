@@ -17,9 +17,12 @@
  * lies near the mean nothing cancels. The scatter is the sum of two partial
  * scatters, block 2m added to one and block 2m+1 to the other; dsyevd runs
  * single-threaded: the result is the same for any thread count. The
- * projection computes (x − s)·V − (μ − s)·V. Distributed, each rank uses
- * its own shift; the sums and the corrected scatters are summed over the
- * ranks.
+ * projection computes (x − s)·V − (μ − s)·V. Rows of doubles in memory or
+ * in a .npy file (dcx__source_map_f64) are read in place instead, in both
+ * passes: checked and summed where they lie, centred into the block (no
+ * copy of the file, no held rows; the same arithmetic). Distributed, each
+ * rank uses its own shift; the sums and the corrected scatters are summed
+ * over the ranks.
  *
  * Wide X (N < d, e.g. convolutional activations): the d x d scatter would
  * cost O(N d²) time, d² memory and an O(d³) eigen-decomposition. Instead the
@@ -157,6 +160,13 @@ static void centre_rows(double *blk, int64_t b, int64_t d, const double *mean)
         for (int64_t j = 0; j < d; j++) blk[i * d + j] -= mean[j];
 }
 
+/* dst = src − mean, row by row (src == dst: in place; the same values) */
+static void centre_into(const double *src, double *dst, int64_t b, int64_t d, const double *mean)
+{
+    for (int64_t i = 0; i < b; i++)
+        for (int64_t j = 0; j < d; j++) dst[i * d + j] = src[i * d + j] - mean[j];
+}
+
 /* The two passes of the scatter route on two streams of blocks
  * (dcx__two_streams): block b (rows b·bs …) goes to stream b mod 2. Pass 1
  * reads each block (summing its rows for the mean as it goes), centres it
@@ -179,6 +189,10 @@ typedef struct pass_job {
     double *z;       /* pass 2: (n, r) */
     double *held;    /* (n, d) the rows, read once in pass 1 and centred on s
                       * in place (NULL: read from x in both passes) */
+    const double *map; /* (n, d) x's rows in place (dcx__source_map_f64), or NULL */
+    int64_t map_base;  /* for messages: the row number of map's first row, */
+    const char *map_name; /* and the data's name */
+    const double *src[2]; /* each stream's block before centring (blk: in place) */
 } pass_job;
 
 /* Rows held in memory between the passes up to this many doubles (32 MiB). */
@@ -193,8 +207,20 @@ static dcx_status scatter_read(void *ctx, int k, int64_t b, int64_t *rows)
     *rows = 0;
     if (i0 >= jb->n) return DCX_OK;
     const int64_t m = jb->n - i0 < jb->bs ? jb->n - i0 : jb->bs;
+    if (jb->map) { /* in place: checked and summed, centred into the block by the work */
+        const double *src = jb->src[k] = jb->map + i0 * d;
+        dcx_status st = dcx__check_finite_mapped(src, m, d, jb->map_base + i0, jb->map_name);
+        if (st != DCX_OK) return st;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < d; j++) jb->sum[j] += src[i * d + j];
+        if (b == 0)
+            for (int64_t j = 0; j < d; j++) jb->shift[j] = jb->sum[j] / (double)m;
+        *rows = m;
+        return DCX_OK;
+    }
     double *dst = jb->held ? jb->held + i0 * d : jb->blk[k];
     jb->blk[k] = dst;
+    jb->src[k] = dst;
     for (int64_t p0 = 0; p0 < m; p0 += jb->piece) {
         const int64_t pb = m - p0 < jb->piece ? m - p0 : jb->piece;
         dcx_status st = read_rows(jb->x, pb, dst + p0 * d, d, jb->what);
@@ -213,11 +239,12 @@ static dcx_status scatter_work(void *ctx, int k, int64_t b, int64_t rows, int64_
     (void)b;
     (void)nread;
     pass_job *jb = ctx;
-    centre_rows(jb->blk[k], rows, jb->d, jb->shift);
+    centre_into(jb->src[k], jb->blk[k], rows, jb->d, jb->shift);
     return dcx__dsyrk_t(jb->d, rows, 1.0, jb->blk[k], jb->d, 1.0, jb->c[k], jb->d);
 }
 
-/* Pass 2's read: held rows in place (centred by pass 1), or read again. */
+/* Pass 2's read: held rows in place (centred by pass 1), rows in place
+ * (centred into the block by the work), or read again. */
 static dcx_status project_read(void *ctx, int k, int64_t b, int64_t *rows)
 {
     pass_job *jb = ctx;
@@ -225,12 +252,18 @@ static dcx_status project_read(void *ctx, int k, int64_t b, int64_t *rows)
     *rows = 0;
     if (i0 >= jb->n) return DCX_OK;
     const int64_t m = jb->n - i0 < jb->bs ? jb->n - i0 : jb->bs;
+    if (jb->map) {
+        jb->src[k] = jb->map + i0 * jb->d;
+        *rows = m;
+        return DCX_OK;
+    }
     if (jb->held) {
         jb->blk[k] = jb->held + i0 * jb->d;
         *rows = m;
         return DCX_OK;
     }
     dcx_status st = read_rows(jb->x, m, jb->blk[k], jb->d, jb->what);
+    jb->src[k] = jb->blk[k];
     if (st == DCX_OK) *rows = m;
     return st;
 }
@@ -241,7 +274,7 @@ static dcx_status project_work(void *ctx, int k, int64_t b, int64_t rows, int64_
     (void)nread;
     pass_job *jb = ctx;
     const int64_t r = jb->r;
-    if (!jb->held) centre_rows(jb->blk[k], rows, jb->d, jb->shift); /* held rows: centred by pass 1 */
+    if (!jb->held) centre_into(jb->src[k], jb->blk[k], rows, jb->d, jb->shift); /* held rows: centred by pass 1 */
     double *zb = jb->z + b * jb->bs * r;
     dcx_status st = dcx__dgemm(0, 0, rows, r, jb->d, 1.0, jb->blk[k], jb->d, jb->v, r, 0.0, zb, r);
     if (st != DCX_OK) return st;
@@ -303,7 +336,10 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     /* rows of up to HOLD_MAX doubles in all (and not bound for the scratch
      * file) are read once and held for pass 2: the same blocks and the
      * same arithmetic, a read of the file fewer */
-    if (!scratch && n * d <= HOLD_MAX) held = dcx__calloc((size_t)(n * d), sizeof *held);
+    int64_t map_base = 0;
+    const char *map_name = NULL;
+    const double *map = dcx__source_map_f64(x, &map_base, &map_name);
+    if (!map && !scratch && n * d <= HOLD_MAX) held = dcx__calloc((size_t)(n * d), sizeof *held);
     if (!held) {
         blk[0] = dcx__calloc((size_t)(bs * d), sizeof *blk[0]);
         blk[1] = dcx__calloc((size_t)(bs * d), sizeof *blk[1]);
@@ -319,7 +355,8 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
      * over this rank's n_p rows of mean μ_p, with m = μ_p − s and e = μ − s
      * (μ the mean of all rows); s near μ_p, so nothing cancels */
     if (st == DCX_OK) st = dcx_source_rewind(x);
-    pass_job pj = {x, what, n, d, bs, piece, mean, shift, {blk[0], blk[1]}, {c, c1}, NULL, NULL, 0, NULL, held};
+    pass_job pj = {x,    what, n,   d,        bs,       piece,   mean,          shift,
+                   {blk[0], blk[1]}, {c, c1}, NULL, NULL, 0, NULL, held, map, map_base, map_name, {NULL, NULL}};
     if (st == DCX_OK) st = dcx__two_streams(threads, scatter_read, scatter_work, &pj);
     /* a NaN in one rank's rows stops every rank */
     DCX_TRY(dcx_dist_agree(rows->dist, st));
