@@ -484,8 +484,33 @@ typedef struct y_start {
 
 static void start_outputs(void *arg)
 {
-    y_start *ys = arg;
-    ys->started = pthread_create(&ys->th, NULL, read_outputs_thread, ys->yj) == 0;
+    y_start *ys = ((void **)arg)[0];
+    if (ys) ys->started = pthread_create(&ys->th, NULL, read_outputs_thread, ys->yj) == 0;
+}
+
+/* The reduced X's squared row norms and float form (for the k-means), made
+ * block by block as the PCA's projection finishes them (pca hooks). */
+typedef struct z_extra {
+    int64_t nloc, r;
+    int scratch;
+    double *zsq;
+    float *z32;
+} z_extra;
+
+static dcx_status begin_extra(void *arg, int64_t r)
+{
+    z_extra *ze = ((void **)arg)[1];
+    ze->r = r;
+    dcx_status st = dcx__big_calloc(&ze->zsq, ze->nloc, sizeof *ze->zsq, ze->scratch);
+    if (st == DCX_OK) st = dcx__big_calloc(&ze->z32, dcx__km_floats_count(ze->nloc, r), sizeof *ze->z32, ze->scratch);
+    return st;
+}
+
+static void make_extra(void *arg, const double *z, int64_t i0, int64_t m)
+{
+    z_extra *ze = ((void **)arg)[1];
+    dcx__row_norms(z + i0 * ze->r, m, ze->r, ze->zsq + i0);
+    dcx__km_floats_fill_rows(z, ze->zsq, ze->nloc, ze->r, ze->z32, i0, i0 + m);
 }
 
 
@@ -582,8 +607,12 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     /* 1. reduce X */
     int64_t r;
     double var_kept;
-    st = dcx__pca_reduce(x, &rows, "X", p->rmax, p->var_keep, scratch, ythread ? start_outputs : NULL, &ysr, &z,
-                         &r, &var_kept);
+    z_extra ze = {.nloc = nloc, .scratch = scratch};
+    void *hctx[2] = {ythread ? &ysr : NULL, &ze};
+    const dcx__pca_hooks hooks = {start_outputs, begin_extra, make_extra, hctx};
+    st = dcx__pca_reduce(x, &rows, "X", p->rmax, p->var_keep, scratch, &hooks, &z, &r, &var_kept);
+    zsq = ze.zsq;
+    z32 = ze.z32;
     if (ythread) { /* Y's error first, as without the thread */
         if (ysr.started) {
             pthread_join(ysr.th, NULL);
@@ -643,16 +672,21 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
      * pool (results independent of threads; distributed, the tasks are
      * collective and run one after the other, in the same order) */
     const int R = p->restarts;
-    dcx_status big = dcx__big_calloc(&zsq, nloc, sizeof *zsq, scratch);
+    /* the norms and float form of the reduced X, unless the PCA's
+     * projection made them (not on the Gram route) */
+    const int extra = zsq == NULL;
+    dcx_status big = extra ? dcx__big_calloc(&zsq, nloc, sizeof *zsq, scratch) : DCX_OK;
     if (big == DCX_OK) big = dcx__big_calloc(&zeros, nloc, sizeof *zeros, scratch);
-    if (big == DCX_OK) big = dcx__big_calloc(&z32, dcx__km_floats_count(nloc, r), sizeof *z32, scratch);
+    if (big == DCX_OK && extra) big = dcx__big_calloc(&z32, dcx__km_floats_count(nloc, r), sizeof *z32, scratch);
     ok = big == DCX_OK && LOCAL_ALLOC(runs, nl) && LOCAL_ALLOC(bestq, nl) && LOCAL_ALLOC(finished, nl) &&
          LOCAL_ALLOC(order, (int64_t)(nl - 1) * R + nl) &&
          LOCAL_ALLOC(cells, nl) &&
          LOCAL_ALLOC(sse, (int64_t)nl * ng) && LOCAL_ALLOC(yzero, dy);
     DCX_TRY(dcx_dist_agree(p->dist, ok ? DCX_OK : dcx_set_error(DCX_ERR_NOMEM, "complexity: out of memory")));
-    dcx__row_norms(z, nloc, r, zsq);
-    dcx__km_floats_fill(z, zsq, nloc, r, z32);
+    if (extra) {
+        dcx__row_norms(z, nloc, r, zsq);
+        dcx__km_floats_fill(z, zsq, nloc, r, z32);
+    }
     for (int j = 0; j < nl; j++) bestq[j] = -1;
     cells[0] = zeros;
     pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;

@@ -519,9 +519,15 @@ int64_t dcx__km_floats_count(int64_t n, int64_t d) { return km_np(n) * (d + 1) +
 
 void dcx__km_floats_fill(const double *x, const double *xsq, int64_t n, int64_t d, float *buf)
 {
+    dcx__km_floats_fill_rows(x, xsq, n, d, buf, 0, n);
+}
+
+void dcx__km_floats_fill_rows(const double *x, const double *xsq, int64_t n, int64_t d, float *buf, int64_t i0,
+                              int64_t i1)
+{
     const int64_t np = km_np(n);
     float *pan = (float *)km_panels(buf), *nrm = pan + np * d, *rows = nrm + np;
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = i0; i < i1; i++) {
         float *pi = pan + (i / PW) * PW * d + i % PW;
         for (int64_t j = 0; j < d; j++) pi[j * PW] = rows[i * d + j] = (float)x[i * d + j];
         nrm[i] = (float)xsq[i];

@@ -60,6 +60,10 @@ void dcx__km_run_free(dcx__km_run *run);
  * row norms xsq. */
 int64_t dcx__km_floats_count(int64_t n, int64_t d);
 void dcx__km_floats_fill(const double *x, const double *xsq, int64_t n, int64_t d, float *buf);
+/* The same for rows i0 … i1 − 1 only (buf zeroed before the first call;
+ * calls for disjoint rows may run at once on different threads). */
+void dcx__km_floats_fill_rows(const double *x, const double *xsq, int64_t n, int64_t d, float *buf, int64_t i0,
+                              int64_t i1);
 void dcx__row_norms(const double *x, int64_t n, int64_t d, double *out);
 
 /* Copy a float32/float64 matrix into a new contiguous double buffer
@@ -85,14 +89,23 @@ dcx_status dcx__check_finite_rows(const double *a, int64_t i0, int64_t rows, int
  * DCX_ERR_NUMERIC on NaN/Inf (global row numbers), DCX_ERR_DEGENERATE when
  * x has zero variance, DCX_ERR_ARG for N < d on more than one rank (the
  * Gram route needs all rows; on one process it reads them whole, N being
- * small); the read errors of the source. idle (may be NULL) is called
- * once, on the calling thread, when the PCA is about to leave the other
- * cores idle (the eigensolver runs single-threaded): the complexity measure
- * reads Y there. It is not called when an error comes first, nor on the
- * Gram route. */
+ * small); the read errors of the source. hooks (may be NULL; each member
+ * may be NULL) let the caller use the PCA's schedule, on the scatter route
+ * (not on the Gram route, nor after an error): idle is called once, on the
+ * calling thread, when the PCA is about to leave the other cores idle (the
+ * eigensolver runs single-threaded; the complexity measure reads Y there);
+ * begin_scores once r is known, before any score is made (its error stops
+ * the PCA); scores for each block of rows i0 … i0 + m − 1 of z once they
+ * are final, on the thread that made them (two at a time: the complexity
+ * measure takes their norms and float form there). */
+typedef struct dcx__pca_hooks {
+    void (*idle)(void *ctx);
+    dcx_status (*begin_scores)(void *ctx, int64_t r);
+    void (*scores)(void *ctx, const double *z, int64_t i0, int64_t m);
+    void *ctx;
+} dcx__pca_hooks;
 dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *what, int64_t rmax, double keep,
-                           int scratch, void (*idle)(void *), void *idle_ctx, double **z, int64_t *r,
-                           double *var_kept);
+                           int scratch, const dcx__pca_hooks *hooks, double **z, int64_t *r, double *var_kept);
 
 /* Cell-wise affine ridge fits (cellfit.c). For samples i with cell[i] in
  * [0, k) and fold[i] in {0, 1}: in each cell, fit y ≈ W x + b on the cell's

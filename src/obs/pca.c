@@ -195,6 +195,7 @@ typedef struct pass_job {
     const double *map; /* (n, d) x's rows in place (dcx__source_map_f64), or NULL */
     int64_t map_base;  /* for messages: the row number of map's first row, */
     const char *map_name; /* and the data's name */
+    const dcx__pca_hooks *hooks; /* pass 2: scores called per block */
     const double *src[2]; /* each stream's block before centring (blk: in place) */
 } pass_job;
 
@@ -282,11 +283,12 @@ static dcx_status project_work(void *ctx, int k, int64_t b, int64_t rows, int64_
     dcx_status st = dcx__dgemm(0, 0, rows, r, jb->d, 1.0, jb->blk[k], jb->d, jb->v, r, 0.0, zb, r);
     if (st != DCX_OK) return st;
     centre_rows(zb, rows, r, jb->w);
+    if (jb->hooks && jb->hooks->scores) jb->hooks->scores(jb->hooks->ctx, jb->z, b * jb->bs, rows);
     return DCX_OK;
 }
 
 dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *what, int64_t rmax, double keep,
-                           int scratch, void (*idle)(void *), void *idle_ctx, double **z, int64_t *r_out,
+                           int scratch, const dcx__pca_hooks *hooks, double **z, int64_t *r_out,
                            double *var_kept)
 {
     dcx_status st = DCX_OK;
@@ -359,7 +361,7 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
      * (μ the mean of all rows); s near μ_p, so nothing cancels */
     if (st == DCX_OK) st = dcx_source_rewind(x);
     pass_job pj = {x,    what, n,   d,        bs,       piece,   mean,          shift,
-                   {blk[0], blk[1]}, {c, c1}, NULL, NULL, 0, NULL, held, map, map_base, map_name, {NULL, NULL}};
+                   {blk[0], blk[1]}, {c, c1}, NULL, NULL, 0, NULL, held, map, map_base, map_name, NULL, {NULL, NULL}};
     if (st == DCX_OK) st = dcx__two_streams(threads, scatter_read, scatter_work, &pj);
     /* a NaN in one rank's rows stops every rank */
     DCX_TRY(dcx_dist_agree(rows->dist, st));
@@ -383,7 +385,7 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     }
     /* the scatter of all rows (upper triangle) on every rank */
     DCX_TRY(dcx_dist_sum_f64(rows->dist, c, d * d));
-    if (idle) idle(idle_ctx); /* the eigensolver leaves the other cores idle */
+    if (hooks && hooks->idle) hooks->idle(hooks->ctx); /* the eigensolver leaves the other cores idle */
     /* all eigenvalues, ascending, and the eigenvectors of the tridiagonal
      * form; only the r kept ones are turned into components below */
     DCX_ALLOC(zt, d * d);
@@ -435,7 +437,9 @@ dcx_status dcx__pca_reduce(dcx_source *x, const dcx__rows *rows, const char *wha
     /* pass 2: the scores, block by block (single-threaded BLAS: the same
      * arithmetic for any thread count) */
     st = dcx__big_calloc(&zz, n * r, sizeof *zz, scratch);
+    if (st == DCX_OK && hooks && hooks->begin_scores) st = hooks->begin_scores(hooks->ctx, r);
     if (st == DCX_OK && !held) st = dcx_source_rewind(x);
+    pj.hooks = hooks;
     pj.blk[0] = blk[0];
     pj.blk[1] = blk[1];
     pj.v = v;
