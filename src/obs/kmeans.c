@@ -26,9 +26,13 @@
  * from panels of transposed points instead (panel_dist_body: the same
  * float distances, bit for bit, without the filter's per-point costs).
  * The seeding's potentials are sums of double distances; from 16
- * dimensions on, float distances from the panels first screen out the
+ * dimensions on, float distances from the panels first bound each
+ * candidate's potential (seed_settle32): when the bounds single out the
+ * winner, only its double distances are made, for the points it may bring
+ * nearer (~5 % of them); otherwise the float distances screen out the
  * points that no candidate can bring nearer (seed_pass32), whose terms are
- * known without them. (Elkan's per-centre bounds were tried on
+ * known without them. Either way the centres, D² and potentials are those
+ * of the double kernel, bit for bit. (Elkan's per-centre bounds were tried on
  * the 10,000 × 64, K <= 32 benchmark: no faster, see docs/benchmarks.md.)
  *
  * Monotonicity: with labels L_t assigned from centres c_t, the inertia
@@ -662,6 +666,53 @@ DEFINE_BUILDS(int64_t, seed_near, "avx2",
 typedef int64_t (*seed_near_fn)(const float *, const double *, const double *, int64_t, int64_t, double, double,
                                 int64_t *);
 
+/* The seeding's approximate potentials from a panel's float distances
+ * pbuf (trials, PW) to the candidates: acc[t] (four lanes, any order) +=
+ * min(closest, float distance) of the points s < m, and err[t] += δ for
+ * each point the candidate may be nearer than closest (|min(closest, d) −
+ * min(closest, f)| <= |d − f| <= δ; elsewhere both are closest); mask[s]
+ * gets bit t set for those. xq: the points' squared norms. */
+static inline __attribute__((always_inline)) void seed_screen_body(const float *pbuf, const double *xq,
+                                                                   const double *closest, int64_t m,
+                                                                   int64_t trials, double eps, double cmax,
+                                                                   uint16_t *mask, double *acc, double *err)
+{
+    const v4d e = {eps, eps, eps, eps}, cm = {cmax, cmax, cmax, cmax}, tiny = {1e-30, 1e-30, 1e-30, 1e-30},
+              zero = {0, 0, 0, 0};
+    int64_t s = 0;
+    for (; s + 4 <= m; s += 4) {
+        const v4d delta = e * (*(const v4du *)(xq + s) + cm) + tiny, ci = *(const v4du *)(closest + s);
+        v4di bits = {0, 0, 0, 0};
+        for (int64_t t = 0; t < trials; t++) {
+            const v4d f = __builtin_convertvector(*(const v4f *)(pbuf + t * PW + s), v4d);
+            const v4di near = ~(v4di)(f - delta > ci);
+            *(v4du *)(acc + 4 * t) += BLEND4((v4di)(f < ci), f, ci);
+            *(v4du *)(err + 4 * t) += BLEND4(near, delta, zero);
+            bits |= near & (v4di){1LL << t, 1LL << t, 1LL << t, 1LL << t};
+        }
+        for (int q = 0; q < 4; q++) mask[s + q] = (uint16_t)bits[q];
+    }
+    for (; s < m; s++) {
+        const double delta = eps * (xq[s] + cmax) + 1e-30, ci = closest[s];
+        unsigned bits = 0;
+        for (int64_t t = 0; t < trials; t++) {
+            const double f = (double)pbuf[t * PW + s];
+            const int near = !(f - delta > ci);
+            acc[4 * t] += f < ci ? f : ci;
+            if (near) err[4 * t] += delta;
+            bits |= (unsigned)near << t;
+        }
+        mask[s] = (uint16_t)bits;
+    }
+}
+
+DEFINE_BUILDS(void, seed_screen, "avx2",
+              (const float *pbuf, const double *xq, const double *closest, int64_t m, int64_t trials, double eps,
+               double cmax, uint16_t *mask, double *acc, double *err),
+              (pbuf, xq, closest, m, trials, eps, cmax, mask, acc, err), )
+typedef void (*seed_screen_fn)(const float *, const double *, const double *, int64_t, int64_t, double, double,
+                               uint16_t *, double *, double *);
+
 /* acc (SEED_W lanes, lane t for candidate t) += min(row_t, closest) of the
  * points s < m in order: rows (stride SEED_W) for the points need[e]
  * (ascending), closest alone for the others. */
@@ -721,6 +772,7 @@ typedef struct km_ws {
     float *pbuf;          /* (kc, PW) a panel's distances; 32-byte aligned */
     double *prow;         /* (SEED_GROUP·PW, SEED_W) double rows of the screened points (seeding); 32-byte aligned */
     seed_near_fn snear;
+    seed_screen_fn sscreen;
     seed_sums_fn ssums;
     tighten32_fn tight;
     filter_fn filt;
@@ -750,6 +802,7 @@ static void pick_kernels(km_ws *ws)
     ws->pbounds = panel_bounds_base;
     ws->pdec = panel_dec_base;
     ws->snear = seed_near_base;
+    ws->sscreen = seed_screen_base;
     ws->ssums = seed_sums_base;
     ws->tight = tighten32_base;
     ws->filt = filter_base;
@@ -763,6 +816,7 @@ static void pick_kernels(km_ws *ws)
         ws->pbounds = panel_bounds_avx2;
         ws->pdec = panel_dec_avx2;
         ws->snear = seed_near_avx2;
+        ws->sscreen = seed_screen_avx2;
         ws->ssums = seed_sums_avx2;
         ws->filt = filter_avx2;
     }
@@ -1203,6 +1257,50 @@ static int64_t seed_pass32(km_ws *ws, const double *cand, int64_t trials, const 
     return nkeep;
 }
 
+/* The seeding step's winner from float distances, when they settle it
+ * (ws->xp set, trials <= SEED_W; the candidates as doubles loaded): each
+ * candidate's potential Σ min(closest, d²) is summed from the float
+ * distances, with a bound on its error (δ for each point the candidate may
+ * be nearer than its closest centre, plus the rounding of the sum). When
+ * one candidate's upper bound lies below every other one's lower bound it
+ * is the winner of the double potentials too (their ties would be
+ * unsettled): returned, with mask[i] the candidates that may be nearer
+ * than point i's closest centre. −1 otherwise (the caller computes the
+ * potentials in double). Distributed, the sums are summed over the ranks
+ * first (collective). */
+static dcx_status seed_settle32(km_ws *ws, const double *cand, int64_t trials, const double *closest,
+                                uint16_t *mask, int64_t *winner)
+{
+    const int64_t n = ws->n, d = ws->d;
+    double acc[4 * SEED_W] __attribute__((aligned(32))) = {0}, err[4 * SEED_W] __attribute__((aligned(32))) = {0};
+    double ae[2 * SEED_W];
+    *winner = -1;
+    load_rows32(ws, cand, trials);
+    for (int64_t p0 = 0; p0 < n; p0 += PW) {
+        const int64_t m = n - p0 < PW ? n - p0 : PW;
+        ws->pdist(ws->xp + p0 * d, ws->xpsq + p0, ws->c32, ws->csq32, d, trials, ws->pbuf);
+        ws->sscreen(ws->pbuf, ws->xsq + p0, closest + p0, m, trials, ws->eps32, ws->cmax, mask + p0, acc, err);
+    }
+    for (int64_t t = 0; t < trials; t++) {
+        ae[t] = (acc[4 * t] + acc[4 * t + 1]) + (acc[4 * t + 2] + acc[4 * t + 3]);
+        ae[trials + t] = (err[4 * t] + err[4 * t + 1]) + (err[4 * t + 2] + err[4 * t + 3]);
+    }
+    dcx_status st = dcx_dist_sum_f64(ws->rows->dist, ae, 2 * trials);
+    if (st != DCX_OK) return st;
+    /* the rounding of two sums of N terms (the float one and the double
+     * one), each within N·2⁻⁵³ of the sum of their magnitudes: 4·N·2⁻⁵³
+     * of it, with room to spare */
+    const double rnd = 4.0 * (double)ws->rows->n * 0x1p-53;
+    int64_t bt = 0;
+    for (int64_t t = 1; t < trials; t++)
+        if (ae[t] < ae[bt]) bt = t;
+    const double hi = ae[bt] + ae[trials + bt] + rnd * fabs(ae[bt]);
+    for (int64_t t = 0; t < trials; t++)
+        if (t != bt && !(hi < ae[t] - ae[trials + t] - rnd * fabs(ae[t]))) return DCX_OK; /* unsettled */
+    *winner = bt;
+    return DCX_OK;
+}
+
 /* Greedy k-means++: first centre uniform; each next one the best (lowest
  * potential) of `trials` candidates drawn with probability ∝ D². A first
  * pass sums each candidate's potential; the winner's distances are then
@@ -1215,7 +1313,7 @@ static int64_t seed_pass32(km_ws *ws, const double *cand, int64_t trials, const 
  * the potentials of the candidates are summed per rank (tp, P x trials), so
  * that every rank also knows each rank's part of the new potential. */
 static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *closest, double *cand, double *tp,
-                                double *tot, double *keep, int64_t *kidx)
+                                double *tot, double *keep, int64_t *kidx, uint16_t *smask)
 {
     dcx_status st = DCX_OK;
     const dcx__rows *rw = ws->rows;
@@ -1258,6 +1356,41 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
         /* the float screen pays for itself when the distances cost more
          * than its per-point tests (d = 2: three times slower) */
         if (keep && ws->xp && trials <= SEED_W && ws->d >= SEED_MIN_D) {
+            /* most steps: the float distances settle the winner, and only
+             * its double distances are made, for the points it may bring
+             * nearer; the same centres, D² and potentials, bit for bit */
+            int64_t bt = -1;
+            if (smask) DCX_TRY(seed_settle32(ws, cand, trials, closest, smask, &bt));
+            if (bt >= 0) {
+                memcpy(c + q * d, cand + bt * d, (size_t)d * sizeof *c);
+                load_centres(ws, cand + bt * d, 1);
+                const uint16_t bit = (uint16_t)(1u << bt);
+                int64_t *at = kidx; /* the points, NPT at a time */
+                int64_t na = 0;
+                for (int64_t i = 0; i < n; i++) {
+                    at[na] = i;
+                    na += (smask[i] & bit) != 0;
+                }
+                for (int64_t b = 0; b < na; b += NPT) {
+                    int64_t pt[NPT];
+                    const int np = block_points(at, b, na, pt);
+                    rows64(ws, pt);
+                    for (int s2 = 0; s2 < np; s2++) {
+                        const double v = ws->buf[s2 * ws->kq];
+                        if (v < closest[pt[s2]]) closest[pt[s2]] = v;
+                    }
+                }
+                /* the new potential: this rank's part summed in point
+                 * order (as the double potentials are), then the ranks' */
+                double part = 0;
+                for (int64_t i = 0; i < n; i++) part += closest[i];
+                memset(tot, 0, (size_t)P * sizeof *tot);
+                tot[me] = part;
+                DCX_TRY(dcx_dist_sum_f64(rw->dist, tot, P));
+                pot = tot[0];
+                for (int r = 1; r < P; r++) pot += tot[r];
+                continue;
+            }
             nkeep = seed_pass32(ws, cand, trials, closest, mine, keep, kidx);
         } else {
             for (int64_t i = 0; i < n; i += NPT) {
@@ -1432,9 +1565,11 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
             keep = NULL;
         }
     }
-    st = seed_plusplus(&ws, &rng, cen, u, cand, tp, tot, keep, kidx);
+    uint16_t *smask = keep ? dcx__calloc((size_t)n, sizeof *smask) : NULL;
+    st = seed_plusplus(&ws, &rng, cen, u, cand, tp, tot, keep, kidx, smask);
     free(keep);
     free(kidx);
+    free(smask);
     DCX_TRY(st);
     if (use32) ws.x32 = x32; /* from here on, the assignments */
     for (int64_t i = 0; i < n; i++) lab[i] = -1;
