@@ -482,24 +482,27 @@ typedef struct y_start {
     int started;
 } y_start;
 
-static void start_outputs(void *arg)
-{
-    y_start *ys = ((void **)arg)[0];
-    if (ys) ys->started = pthread_create(&ys->th, NULL, read_outputs_thread, ys->yj) == 0;
-}
-
-/* The reduced X's squared row norms and float form (for the k-means), made
- * block by block as the PCA's projection finishes them (pca hooks). */
-typedef struct z_extra {
+/* What the PCA's hooks do for the measurement: start the thread reading Y
+ * (ys NULL: Y is read before), and make the reduced X's squared row norms
+ * and float form (for the k-means) block by block as the projection
+ * finishes them. */
+typedef struct pca_extra {
+    y_start *ys;
     int64_t nloc, r;
     int scratch;
     double *zsq;
     float *z32;
-} z_extra;
+} pca_extra;
+
+static void start_outputs(void *arg)
+{
+    y_start *ys = ((pca_extra *)arg)->ys;
+    if (ys) ys->started = pthread_create(&ys->th, NULL, read_outputs_thread, ys->yj) == 0;
+}
 
 static dcx_status begin_extra(void *arg, int64_t r)
 {
-    z_extra *ze = ((void **)arg)[1];
+    pca_extra *ze = arg;
     ze->r = r;
     dcx_status st = dcx__big_calloc(&ze->zsq, ze->nloc, sizeof *ze->zsq, ze->scratch);
     if (st == DCX_OK) st = dcx__big_calloc(&ze->z32, dcx__km_floats_count(ze->nloc, r), sizeof *ze->z32, ze->scratch);
@@ -508,7 +511,7 @@ static dcx_status begin_extra(void *arg, int64_t r)
 
 static void make_extra(void *arg, const double *z, int64_t i0, int64_t m)
 {
-    z_extra *ze = ((void **)arg)[1];
+    pca_extra *ze = arg;
     dcx__row_norms(z + i0 * ze->r, m, ze->r, ze->zsq + i0);
     dcx__km_floats_fill_rows(z, ze->zsq, ze->nloc, ze->r, ze->z32, i0, i0 + m);
 }
@@ -607,9 +610,8 @@ static dcx_status run(dcx_source *x, dcx_source *const *ys, int ny, const dcx_co
     /* 1. reduce X */
     int64_t r;
     double var_kept;
-    z_extra ze = {.nloc = nloc, .scratch = scratch};
-    void *hctx[2] = {ythread ? &ysr : NULL, &ze};
-    const dcx__pca_hooks hooks = {start_outputs, begin_extra, make_extra, hctx};
+    pca_extra ze = {.ys = ythread ? &ysr : NULL, .nloc = nloc, .scratch = scratch};
+    const dcx__pca_hooks hooks = {start_outputs, begin_extra, make_extra, &ze};
     st = dcx__pca_reduce(x, &rows, "X", p->rmax, p->var_keep, scratch, &hooks, &z, &r, &var_kept);
     zsq = ze.zsq;
     z32 = ze.z32;

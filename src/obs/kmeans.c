@@ -1257,6 +1257,24 @@ static int64_t seed_pass32(km_ws *ws, const double *cand, int64_t trials, const 
     return nkeep;
 }
 
+/* D² of the points idx[0..m) (all n when idx is NULL) lowered to their
+ * double distances to the chosen candidate w (d doubles): the winner alone
+ * in the kernel (each distance is its own chain over j, the same whichever
+ * column the centre sits in). */
+static void winner_into_closest(km_ws *ws, const double *w, const int64_t *idx, int64_t m, double *closest)
+{
+    load_centres(ws, w, 1);
+    for (int64_t b = 0; b < m; b += NPT) {
+        int64_t pt[NPT];
+        const int np = block_points(idx, b, m, pt);
+        rows64(ws, pt);
+        for (int s = 0; s < np; s++) {
+            const double v = ws->buf[s * ws->kq];
+            if (v < closest[pt[s]]) closest[pt[s]] = v;
+        }
+    }
+}
+
 /* The seeding step's winner from float distances, when they settle it
  * (ws->xp set, trials <= SEED_W; the candidates as doubles loaded): each
  * candidate's potential Σ min(closest, d²) is summed from the float
@@ -1363,23 +1381,13 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
             if (smask) DCX_TRY(seed_settle32(ws, cand, trials, closest, smask, &bt));
             if (bt >= 0) {
                 memcpy(c + q * d, cand + bt * d, (size_t)d * sizeof *c);
-                load_centres(ws, cand + bt * d, 1);
                 const uint16_t bit = (uint16_t)(1u << bt);
-                int64_t *at = kidx; /* the points, NPT at a time */
-                int64_t na = 0;
+                int64_t na = 0; /* the points it may bring nearer, into kidx */
                 for (int64_t i = 0; i < n; i++) {
-                    at[na] = i;
+                    kidx[na] = i;
                     na += (smask[i] & bit) != 0;
                 }
-                for (int64_t b = 0; b < na; b += NPT) {
-                    int64_t pt[NPT];
-                    const int np = block_points(at, b, na, pt);
-                    rows64(ws, pt);
-                    for (int s2 = 0; s2 < np; s2++) {
-                        const double v = ws->buf[s2 * ws->kq];
-                        if (v < closest[pt[s2]]) closest[pt[s2]] = v;
-                    }
-                }
+                winner_into_closest(ws, cand + bt * d, kidx, na, closest);
                 /* the new potential: this rank's part summed in point
                  * order (as the double potentials are), then the ranks' */
                 double part = 0;
@@ -1427,18 +1435,7 @@ static dcx_status seed_plusplus(km_ws *ws, dcx_rng *rng, double *c, double *clos
                 if (v < closest[kidx[e]]) closest[kidx[e]] = v;
             }
         } else {
-            /* the winner alone: each distance is its own chain over j, the same
-             * whichever column the centre sits in */
-            load_centres(ws, cand + bt * d, 1);
-            for (int64_t i = 0; i < n; i += NPT) {
-                int64_t pt[NPT];
-                const int np = block_points(NULL, i, n, pt);
-                rows64(ws, pt);
-                for (int64_t s = 0; s < np; s++) {
-                    const double v = ws->buf[s * ws->kq];
-                    if (v < closest[i + s]) closest[i + s] = v;
-                }
-            }
+            winner_into_closest(ws, cand + bt * d, NULL, n, closest);
         }
         /* the new potential: each rank's part was summed above, in the
          * order in which closest is summed */

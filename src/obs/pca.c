@@ -19,13 +19,12 @@
  * lies near the mean nothing cancels. The scatter is the sum of two partial
  * scatters, block 2m added to one and block 2m+1 to the other; the
  * eigensolver runs single-threaded: the result is the same for any thread
- * count. The
- * projection computes (x − s)·V − (μ − s)·V. Rows of doubles in memory or
- * in a .npy file (dcx__source_map_f64) are read in place instead, in both
- * passes: checked and summed where they lie, centred into the block (no
- * copy of the file, no held rows; the same arithmetic). Distributed, each
- * rank uses its own shift; the sums and the corrected scatters are summed
- * over the ranks.
+ * count. The projection computes (x − s)·V − (μ − s)·V. Rows of doubles in
+ * memory or in a .npy file (dcx__source_map_f64) are read in place
+ * instead, in both passes: checked and summed where they lie, centred into
+ * the block (no copy of the file, no held rows; the same arithmetic).
+ * Distributed, each rank uses its own shift; the sums and the corrected
+ * scatters are summed over the ranks.
  *
  * Wide X (N < d, e.g. convolutional activations): the d x d scatter would
  * cost O(N d²) time, d² memory and an O(d³) eigen-decomposition. Instead the
