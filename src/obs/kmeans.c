@@ -469,7 +469,8 @@ static inline __attribute__((always_inline)) v4f sqrt4f(v4f x)
  * (doubles), with δ = eps·(xq + cmax) + 1e-30 of slack: u >= √(f1 + δ),
  * l <= √(max(f2 − δ, 0)) (sqrt_up4, sqrt_dn4); dec[s] = −1 when f2 − f1 >
  * 2δ (the float distances decide), 0 for a close call (the double kernel
- * decides, see close_call). Four points per step, no branches. */
+ * decides, see close_call). u NULL: dec alone (no bounds). Four points per
+ * step. */
 static inline __attribute__((always_inline)) void panel_bounds_body(const float *f1, const float *f2,
                                                                     const double *xq, double eps, double cmax,
                                                                     double *u, double *l, int64_t *dec, int m)
@@ -480,6 +481,7 @@ static inline __attribute__((always_inline)) void panel_bounds_body(const float 
         const v4d b = __builtin_convertvector(*(const v4f *)(f2 + s), v4d);
         const v4d delta = e * (*(const v4du *)(xq + s) + cm) + tiny, lo = b - delta, ua = a + delta;
         *(v4di *)(dec + s) = (v4di)(b - a > 2.0 * delta);
+        if (!u) continue; /* the close calls alone */
         *(v4du *)(u + s) = sqrt_up4(ua);
         *(v4du *)(l + s) = sqrt_dn4(POS4(lo));
     }
@@ -492,25 +494,6 @@ DEFINE_BUILDS(void, panel_bounds, "avx2",
 typedef void (*panel_bounds_fn)(const float *, const float *, const double *, double, double, double *, double *,
                                 int64_t *, int);
 
-/* The close calls alone (dec as panel_bounds sets it, no bounds): the
- * passes without Hamerly's filter (LEAN_K). */
-static inline __attribute__((always_inline)) void panel_dec_body(const float *f1, const float *f2,
-                                                                 const double *xq, double eps, double cmax,
-                                                                 int64_t *dec)
-{
-    const v4d e = {eps, eps, eps, eps}, cm = {cmax, cmax, cmax, cmax}, tiny = {1e-30, 1e-30, 1e-30, 1e-30};
-    for (int s = 0; s < PW; s += 4) {
-        const v4d a = __builtin_convertvector(*(const v4f *)(f1 + s), v4d);
-        const v4d b = __builtin_convertvector(*(const v4f *)(f2 + s), v4d);
-        const v4d delta = e * (*(const v4du *)(xq + s) + cm) + tiny;
-        *(v4di *)(dec + s) = (v4di)(b - a > 2.0 * delta);
-    }
-}
-
-DEFINE_BUILDS(void, panel_dec, "avx2",
-              (const float *f1, const float *f2, const double *xq, double eps, double cmax, int64_t *dec),
-              (f1, f2, xq, eps, cmax, dec), )
-typedef void (*panel_dec_fn)(const float *, const float *, const double *, double, double, int64_t *);
 
 /* The float form of n points (d each, squared norms xsq) in one buffer of
  * dcx__km_floats_count(n, d) floats: from the first 64-byte boundary, the
@@ -779,7 +762,6 @@ typedef struct km_ws {
     panel_dist_fn pdist;
     panel_scan_fn pscan;
     panel_bounds_fn pbounds;
-    panel_dec_fn pdec;
     float *buf32;         /* (NPT, kp8); 32-byte aligned */
     double cmax;          /* max ‖c‖² of the loaded centres */
     double eps32;         /* δ = eps32 · (‖x‖² + cmax): (d + 16)·2⁻²³ */
@@ -800,7 +782,6 @@ static void pick_kernels(km_ws *ws)
     ws->pdist = panel_dist_base;
     ws->pscan = panel_scan_base;
     ws->pbounds = panel_bounds_base;
-    ws->pdec = panel_dec_base;
     ws->snear = seed_near_base;
     ws->sscreen = seed_screen_base;
     ws->ssums = seed_sums_base;
@@ -814,7 +795,6 @@ static void pick_kernels(km_ws *ws)
         ws->scan32 = scan2_32_avx2;
         ws->pscan = panel_scan_avx2;
         ws->pbounds = panel_bounds_avx2;
-        ws->pdec = panel_dec_avx2;
         ws->snear = seed_near_avx2;
         ws->sscreen = seed_screen_avx2;
         ws->ssums = seed_sums_avx2;
@@ -938,9 +918,14 @@ static int64_t close_call(km_ws *ws, int64_t p, double *u, double *l)
 }
 
 /* assign_points for the points i0 … i1 − 1 (i0 a multiple of PW), all of
- * them, from the panels: the same labels and bounds. */
-static void assign_range32(km_ws *ws, int64_t i0, int64_t i1, int64_t *labels, double *u, double *l, double *sums,
-                           int64_t *sizes, int64_t *changed)
+ * them, from the panels: the same labels and (bounds set) bounds; without
+ * bounds u and l are left as they are (only close calls write theirs): the
+ * passes of small k, where a point's distances cost less than keeping its
+ * bounds (LEAN_K). Out of line: inlined into the restart, it slowed the
+ * 2-d seeding loops there by 8 %. */
+__attribute__((noinline)) static void assign_range32(km_ws *ws, int64_t i0, int64_t i1, int64_t *labels, double *u,
+                                                     double *l, double *sums, int64_t *sizes, int64_t *changed,
+                                                     int bounds)
 {
     const int64_t d = ws->d, k = ws->k;
     int32_t best[PW] __attribute__((aligned(32)));
@@ -953,42 +938,16 @@ static void assign_range32(km_ws *ws, int64_t i0, int64_t i1, int64_t *labels, d
         ws->pdist(ws->xp + p0 * d, ws->xpsq + p0, ws->c32, ws->csq32, d, k, ws->pbuf);
         ws->pscan(ws->pbuf, k, best, f1, f2);
         if (m == PW) { /* in place */
-            ws->pbounds(f1, f2, ws->xsq + p0, ws->eps32, ws->cmax, u + p0, l + p0, dec, PW);
+            ws->pbounds(f1, f2, ws->xsq + p0, ws->eps32, ws->cmax, bounds ? u + p0 : NULL, l + p0, dec, PW);
         } else { /* the last panel: through PW-long copies */
             for (int64_t s = 0; s < PW; s++) xq[s] = s < m ? ws->xsq[p0 + s] : 0;
-            ws->pbounds(f1, f2, xq, ws->eps32, ws->cmax, uu, ll, dec, PW);
-            for (int64_t s = 0; s < m; s++) {
+            ws->pbounds(f1, f2, xq, ws->eps32, ws->cmax, bounds ? uu : NULL, ll, dec, PW);
+            for (int64_t s = 0; s < m && bounds; s++) {
                 u[p0 + s] = uu[s];
                 l[p0 + s] = ll[s];
             }
         }
         for (int64_t s = 0; s < m; s++) {
-            const int64_t b = dec[s] ? best[s] : close_call(ws, p0 + s, u, l);
-            relabel(ws, p0 + s, b, labels, sums, sizes, changed);
-        }
-    }
-}
-
-/* All points from the panels, as assign_range32, without Hamerly's bounds
- * (u and l are left as they are; the close calls still write theirs): for
- * small k, where a point's distances cost less than keeping its bounds.
- * The same labels. */
-__attribute__((noinline)) static void assign_lean32(km_ws *ws, int64_t *labels, double *u, double *l, double *sums, int64_t *sizes,
-                          int64_t *changed)
-{
-    const int64_t d = ws->d, k = ws->k, n = ws->n;
-    int32_t best[PW] __attribute__((aligned(32)));
-    int64_t dec[PW] __attribute__((aligned(32)));
-    float f1[PW] __attribute__((aligned(32))), f2[PW] __attribute__((aligned(32)));
-    double xq[PW] __attribute__((aligned(32)));
-    for (int64_t p0 = 0; p0 < n; p0 += PW) {
-        const int64_t m = n - p0 < PW ? n - p0 : PW;
-        ws->pdist(ws->xp + p0 * d, ws->xpsq + p0, ws->c32, ws->csq32, d, k, ws->pbuf);
-        ws->pscan(ws->pbuf, k, best, f1, f2);
-        for (int64_t s = 0; s < PW; s++) xq[s] = s < m ? ws->xsq[p0 + s] : 0;
-        ws->pdec(f1, f2, xq, ws->eps32, ws->cmax, dec);
-        for (int64_t s = 0; s < m; s++) {
-            if (dec[s] && best[s] == labels[p0 + s]) continue;
             const int64_t b = dec[s] ? best[s] : close_call(ws, p0 + s, u, l);
             relabel(ws, p0 + s, b, labels, sums, sizes, changed);
         }
@@ -1583,9 +1542,9 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
         int64_t changed = 0;
         load_centres(&ws, cen, k);
         if (lean) {
-            assign_lean32(&ws, lab, u, l, sums, szl, &changed);
+            assign_range32(&ws, 0, n, lab, u, l, sums, szl, &changed, 0);
         } else if (it == 0) {
-            if (ws.x32) assign_range32(&ws, 0, n, lab, u, l, sums, szl, &changed);
+            if (ws.x32) assign_range32(&ws, 0, n, lab, u, l, sums, szl, &changed, 1);
             else assign_points(&ws, NULL, n, lab, u, l, sums, szl, &changed);
         } else {
             /* Hamerly: a point whose upper bound u stays below both half
@@ -1617,7 +1576,7 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
                 /* many candidates: all of the block's points from the panels */
                 if (ws.x32 && n1 * ((do_tight ? TIGHT_COST : 0) + OPEN_COST + ws.kq8 * CENTRE_COST(d)) >=
                                   (b1 - b0) * (POINT_COST + k * CENTRE_COST(d))) {
-                    assign_range32(&ws, b0, b1, lab, u, l, sums, szl, &changed);
+                    assign_range32(&ws, b0, b1, lab, u, l, sums, szl, &changed, 1);
                     continue;
                 }
                 if (do_tight && ws.x32) { /* in float, δ of slack (the bound stays a bound) */

@@ -210,26 +210,18 @@ static dcx_status scatter_read(void *ctx, int k, int64_t b, int64_t *rows)
     *rows = 0;
     if (i0 >= jb->n) return DCX_OK;
     const int64_t m = jb->n - i0 < jb->bs ? jb->n - i0 : jb->bs;
-    if (jb->map) { /* in place: checked and summed, centred into the block by the work */
-        const double *src = jb->src[k] = jb->map + i0 * d;
-        dcx_status st = dcx__check_finite_mapped(src, m, d, jb->map_base + i0, jb->map_name);
-        if (st != DCX_OK) return st;
-        for (int64_t i = 0; i < m; i++)
-            for (int64_t j = 0; j < d; j++) jb->sum[j] += src[i * d + j];
-        if (b == 0)
-            for (int64_t j = 0; j < d; j++) jb->shift[j] = jb->sum[j] / (double)m;
-        *rows = m;
-        return DCX_OK;
-    }
+    /* the rows in place (centred into the block by the work), or read
+     * into the block (held: into their place) */
     double *dst = jb->held ? jb->held + i0 * d : jb->blk[k];
-    jb->blk[k] = dst;
-    jb->src[k] = dst;
+    if (!jb->map) jb->blk[k] = dst;
+    const double *src = jb->src[k] = jb->map ? jb->map + i0 * d : dst;
     for (int64_t p0 = 0; p0 < m; p0 += jb->piece) {
         const int64_t pb = m - p0 < jb->piece ? m - p0 : jb->piece;
-        dcx_status st = read_rows(jb->x, pb, dst + p0 * d, d, jb->what);
+        dcx_status st = jb->map ? dcx__check_finite_mapped(src + p0 * d, pb, d, jb->map_base + i0 + p0, jb->map_name)
+                                : read_rows(jb->x, pb, dst + p0 * d, d, jb->what);
         if (st != DCX_OK) return st;
         for (int64_t i = p0; i < p0 + pb; i++)
-            for (int64_t j = 0; j < d; j++) jb->sum[j] += dst[i * d + j];
+            for (int64_t j = 0; j < d; j++) jb->sum[j] += src[i * d + j];
     }
     if (b == 0)
         for (int64_t j = 0; j < d; j++) jb->shift[j] = jb->sum[j] / (double)m;
