@@ -276,6 +276,16 @@ static void test_float_distances(void **state)
     free(x);
 }
 
+/* The 16-bit full passes (d >= 16 above) in their two builds: the
+ * baseline one runs on machines without AVX2, so it is compared here
+ * against the AVX2 one on random panels of every shape. */
+static void test_panel16_builds(void **state)
+{
+    (void)state;
+    assert_int_equal(dcx__km_panel16_builds_agree(5), 1);
+    assert_int_equal(dcx__km_panel16_builds_agree(6), 1);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -308,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_restarts_and_seeds),
         cmocka_unit_test(test_empty_cluster_repair),
         cmocka_unit_test(test_float_distances),
+        cmocka_unit_test(test_panel16_builds),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
