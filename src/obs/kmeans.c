@@ -1027,6 +1027,20 @@ DEFINE_BUILDS(void, seed_sums, "avx2",
               (closest, m, need, nn, rows, acc), )
 typedef void (*seed_sums_fn)(const double *, int64_t, const int64_t *, int64_t, const double *, double *);
 
+/* dst += sign · src (d), sign = ±1: exact negation, so the same as
+ * dst[j] -= src[j] for −1; element by element, so both builds give the
+ * same sums. */
+static inline __attribute__((always_inline)) void add_row_body(double *dst, const double *src, int64_t d,
+                                                               double sign)
+{
+    int64_t j = 0;
+    for (; j + 4 <= d; j += 4) *(v4du *)(dst + j) += sign * *(const v4du *)(src + j);
+    for (; j < d; j++) dst[j] += sign * src[j];
+}
+
+DEFINE_BUILDS(void, add_row, "avx2", (double *dst, const double *src, int64_t d, double sign), (dst, src, d, sign), )
+typedef void (*add_row_fn)(double *, const double *, int64_t, double);
+
 typedef struct km_ws {
     const double *x;
     const dcx__rows *rows; /* this rank's rows of all (n of them here) */
@@ -1072,6 +1086,7 @@ typedef struct km_ws {
     const double *cload;  /* the loaded centres (k, d) */
     int64_t loads, q16at; /* centres loaded so far; cq16 made at load q16at (0: never) */
     panel16_fn p16;
+    add_row_fn addrow;
 } km_ws;
 
 /* The kernels for this CPU into ws (dist2's pointer is global: a benign
@@ -1085,6 +1100,7 @@ static void pick_kernels(km_ws *ws)
     ws->scan32 = scan2_32_base;
     ws->pdist = panel_dist_base;
     ws->p16 = panel16_base;
+    ws->addrow = add_row_base;
     ws->pscan = panel_scan_base;
     ws->pbounds = panel_bounds_base;
     ws->snear = seed_near_base;
@@ -1100,6 +1116,7 @@ static void pick_kernels(km_ws *ws)
         ws->scan32 = scan2_32_avx2;
         ws->pscan = panel_scan_avx2;
         ws->p16 = panel16_avx2;
+        ws->addrow = add_row_avx2;
         ws->pbounds = panel_bounds_avx2;
         ws->snear = seed_near_avx2;
         ws->sscreen = seed_screen_avx2;
@@ -1178,14 +1195,6 @@ static void load16(km_ws *ws)
 }
 
 
-/* dst += sign · src (d), sign = ±1: exact negation, so the same as
- * dst[j] -= src[j] for −1. */
-static void add_row(double *dst, const double *src, int64_t d, double sign)
-{
-    int64_t j = 0;
-    for (; j + 2 <= d; j += 2) *(v2du *)(dst + j) += sign * *(const v2du *)(src + j);
-    for (; j < d; j++) dst[j] += sign * src[j];
-}
 
 /* Move point p to centre best (updating the running sums and sizes). */
 static inline void relabel(km_ws *ws, int64_t p, int64_t best, int64_t *labels, double *sums, int64_t *sizes,
@@ -1195,10 +1204,10 @@ static inline void relabel(km_ws *ws, int64_t p, int64_t best, int64_t *labels, 
     if (old == best) return;
     const double *xi = ws->x + p * d;
     if (old >= 0) {
-        add_row(sums + old * d, xi, d, -1.0);
+        ws->addrow(sums + old * d, xi, d, -1.0);
         sizes[old]--;
     }
-    add_row(sums + best * d, xi, d, 1.0);
+    ws->addrow(sums + best * d, xi, d, 1.0);
     sizes[best]++;
     labels[p] = best;
     (*changed)++;
