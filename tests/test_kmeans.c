@@ -240,9 +240,8 @@ static void same_with_floats(const double *x, int64_t n, int64_t d, int64_t k, c
     free(x32);
 }
 
-static void test_float_distances(void **state)
+static void float_distances(void)
 {
-    (void)state;
     dcx_rng r;
     dcx_rng_seed(&r, 21);
     enum { N = 3000, D = 24 };
@@ -274,6 +273,20 @@ static void test_float_distances(void **state)
     for (int64_t i = 0; i < N * D; i++) x[i] = 1e20 * dcx_rng_normal(&r);
     same_with_floats(x, N, D, 8, "scale 1e20");
     free(x);
+}
+
+/* ... on every assignment path: the cost model's choice, Hamerly's rows
+ * after the first pass, full passes throughout (each has its own float and
+ * 16-bit kernels and error bounds) */
+static void test_float_distances(void **state)
+{
+    (void)state;
+    for (int path = 0; path < 3; path++) {
+        print_message("assignment path %d\n", path);
+        dcx__km_force_path(path);
+        float_distances();
+    }
+    dcx__km_force_path(0);
 }
 
 /* The 16-bit full passes (d >= 16 above) in their two builds: the

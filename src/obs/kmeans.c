@@ -566,6 +566,111 @@ __attribute__((target("avx2"))) static void panel16_avx2(const int16_t *pan, con
 typedef void (*panel16_fn)(const int16_t *, const float *, const float *, const int16_t *, const float *,
                            const float *, int64_t, int64_t, float *);
 
+/* ---- Hamerly's open points in 16-bit integers ----
+ * The rows of the points Hamerly's bounds leave open, from the same 16-bit
+ * form as the full passes: NPT points (each a pointer to its lane of its
+ * 16-bit panel: pair j at p[j·2·PW]) against the loaded centres' pairs
+ * stored transposed (ct: d2 rows of kc centres × 2 int16, kc a multiple of
+ * 8; scales cs, float norms csq, kc each), into out (NPT, kc), with the
+ * distances of panel16 (the same values for a point and centre, bit for
+ * bit). sx2 and xs: the points' −2·s_x and float norms. */
+static inline __attribute__((always_inline)) void rows16_body_base(const int16_t *const *x, const float *sx2,
+                                                                   const float *xs, const int16_t *ct,
+                                                                   const float *cs, const float *csq, int64_t d2,
+                                                                   int64_t kc, float *out)
+{
+    for (int p = 0; p < NPT; p++)
+        for (int64_t c0 = 0; c0 < kc; c0 += 8) {
+            v8si acc = {0, 0, 0, 0, 0, 0, 0, 0};
+            for (int64_t j = 0; j < d2; j++) {
+                const int32_t xj = *(const i32a *)(x[p] + j * 2 * PW);
+                MADD_BASE(acc, *(const v8sia *)(ct + 2 * (j * kc + c0)), xj);
+            }
+            const v8f sc = *(const v8fu *)(cs + c0) * sx2[p];
+            const v8f r = (__builtin_convertvector(acc, v8f) * sc + xs[p]) + *(const v8fu *)(csq + c0);
+            *(v8fu *)(out + p * kc + c0) = POS8(r);
+        }
+}
+
+static void rows16_base(const int16_t *const *x, const float *sx2, const float *xs, const int16_t *ct,
+                        const float *cs, const float *csq, int64_t d2, int64_t kc, float *out)
+{
+    rows16_body_base(x, sx2, xs, ct, cs, csq, d2, kc, out);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* Six points against two vectors of eight centres: twelve accumulators,
+ * the point's pair broadcast from its panel inside the step. */
+#define R16_STEP(P)                                                                                               \
+    "vpbroadcastd %[m" P "], %[b]\n\tvpmaddwd %[u0], %[b], %[t]\n\tvpaddd %[t], %[a" P "0], %[a" P "0]\n\t"           \
+    "vpmaddwd %[u1], %[b], %[t]\n\tvpaddd %[t], %[a" P "1], %[a" P "1]\n\t"
+#define R16_STEP1(P) "vpbroadcastd %[m" P "], %[b]\n\tvpmaddwd %[u0], %[b], %[t]\n\tvpaddd %[t], %[a" P "0], %[a" P "0]\n\t"
+#define R16_FINISH(acc, p, c)                                                                                     \
+    do {                                                                                                            \
+        const __m256 sc_ = _mm256_mul_ps(_mm256_loadu_ps(cs + (c)), _mm256_set1_ps(sx2[p]));                       \
+        const __m256 r_ = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(acc), sc_), _mm256_set1_ps(xs[p])), \
+                                        _mm256_loadu_ps(csq + (c)));                                                \
+        _mm256_storeu_ps(out + (p) * kc + (c), _mm256_and_ps(r_, _mm256_cmp_ps(r_, _mm256_setzero_ps(), _CMP_GT_OQ))); \
+    } while (0)
+#define R16_M(p) *(const i32a *)(x[p] + j * 2 * PW)
+
+__attribute__((target("avx2"))) static void rows16_avx2(const int16_t *const *x, const float *sx2, const float *xs,
+                                                        const int16_t *ct, const float *cs, const float *csq,
+                                                        int64_t d2, int64_t kc, float *out)
+{
+    int64_t c0 = 0;
+    __m256i t, b;
+    for (; c0 + 16 <= kc; c0 += 16) {
+        __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
+                a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+        for (int64_t j = 0; j < d2; j++) {
+            const __m256i u0 = _mm256_loadu_si256((const __m256i *)(ct + 2 * (j * kc + c0))),
+                          u1 = _mm256_loadu_si256((const __m256i *)(ct + 2 * (j * kc + c0 + 8)));
+            /* two statements: an asm takes at most 30 operands */
+            __asm__(R16_STEP("0") R16_STEP("1") R16_STEP("2")
+                    : [a00] "+x"(a00), [a01] "+x"(a01), [a10] "+x"(a10), [a11] "+x"(a11), [a20] "+x"(a20),
+                      [a21] "+x"(a21), [t] "=&x"(t), [b] "=&x"(b)
+                    : [u0] "x"(u0), [u1] "x"(u1), [m0] "m"(R16_M(0)), [m1] "m"(R16_M(1)), [m2] "m"(R16_M(2)));
+            __asm__(R16_STEP("3") R16_STEP("4") R16_STEP("5")
+                    : [a30] "+x"(a30), [a31] "+x"(a31), [a40] "+x"(a40), [a41] "+x"(a41), [a50] "+x"(a50),
+                      [a51] "+x"(a51), [t] "=&x"(t), [b] "=&x"(b)
+                    : [u0] "x"(u0), [u1] "x"(u1), [m3] "m"(R16_M(3)), [m4] "m"(R16_M(4)), [m5] "m"(R16_M(5)));
+        }
+        R16_FINISH(a00, 0, c0);
+        R16_FINISH(a01, 0, c0 + 8);
+        R16_FINISH(a10, 1, c0);
+        R16_FINISH(a11, 1, c0 + 8);
+        R16_FINISH(a20, 2, c0);
+        R16_FINISH(a21, 2, c0 + 8);
+        R16_FINISH(a30, 3, c0);
+        R16_FINISH(a31, 3, c0 + 8);
+        R16_FINISH(a40, 4, c0);
+        R16_FINISH(a41, 4, c0 + 8);
+        R16_FINISH(a50, 5, c0);
+        R16_FINISH(a51, 5, c0 + 8);
+    }
+    if (c0 < kc) { /* kc − c0 = 8 */
+        __m256i a00 = _mm256_setzero_si256(), a10 = a00, a20 = a00, a30 = a00, a40 = a00, a50 = a00;
+        for (int64_t j = 0; j < d2; j++) {
+            const __m256i u0 = _mm256_loadu_si256((const __m256i *)(ct + 2 * (j * kc + c0)));
+            __asm__(R16_STEP1("0") R16_STEP1("1") R16_STEP1("2") R16_STEP1("3") R16_STEP1("4") R16_STEP1("5")
+                    : [a00] "+x"(a00), [a10] "+x"(a10), [a20] "+x"(a20), [a30] "+x"(a30), [a40] "+x"(a40),
+                      [a50] "+x"(a50), [t] "=&x"(t), [b] "=&x"(b)
+                    : [u0] "x"(u0), [m0] "m"(R16_M(0)), [m1] "m"(R16_M(1)), [m2] "m"(R16_M(2)),
+                      [m3] "m"(R16_M(3)), [m4] "m"(R16_M(4)), [m5] "m"(R16_M(5)));
+        }
+        R16_FINISH(a00, 0, c0);
+        R16_FINISH(a10, 1, c0);
+        R16_FINISH(a20, 2, c0);
+        R16_FINISH(a30, 3, c0);
+        R16_FINISH(a40, 4, c0);
+        R16_FINISH(a50, 5, c0);
+    }
+}
+#endif
+typedef void (*rows16_fn)(const int16_t *const *, const float *, const float *, const int16_t *, const float *,
+                          const float *, int64_t, int64_t, float *);
+
 int dcx__km_panel16_builds_agree(uint64_t seed)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -576,7 +681,11 @@ int dcx__km_panel16_builds_agree(uint64_t seed)
     float *sx2 = aligned_alloc(64, PW * sizeof *sx2), *xs = aligned_alloc(64, PW * sizeof *xs);
     float *o1 = aligned_alloc(64, (size_t)(KC * PW) * sizeof *o1), *o2 = aligned_alloc(64, (size_t)(KC * PW) * sizeof *o2);
     float cs[KC], csq[KC];
-    int ok = pan && sx2 && xs && o1 && o2;
+    enum { KC8 = (KC + 7) / 8 * 8 };
+    int16_t *ct = aligned_alloc(32, (size_t)(D2 * KC8 * 2) * sizeof *ct);
+    float cs8[KC8], csq8[KC8], r1[NPT * KC8], r2[NPT * KC8];
+    int lanes[NPT];
+    int ok = pan && sx2 && xs && o1 && o2 && ct;
     dcx_rng r;
     dcx_rng_seed(&r, seed);
     /* values below 2^12 in magnitude: every sum of up to 80 products exact */
@@ -595,12 +704,38 @@ int dcx__km_panel16_builds_agree(uint64_t seed)
         panel16_base(pan, sx2, xs, cq, cs, csq, d2, kc, o1);
         panel16_avx2(pan, sx2, xs, cq, cs, csq, d2, kc, o2);
         ok = memcmp(o1, o2, (size_t)(kc * PW) * sizeof *o1) == 0;
+        /* the rows of six of the panel's points against the same centres
+         * transposed (padded to 8 with zero pairs, norm ∞): the same
+         * values in both builds, and the panel's values */
+        const int64_t k8 = (kc + 7) / 8 * 8;
+        const int16_t *xr[NPT];
+        float s2[NPT], n2[NPT];
+        for (int64_t j = 0; j < d2; j++)
+            for (int64_t a = 0; a < k8; a++)
+                for (int e = 0; e < 2; e++) ct[2 * (j * k8 + a) + e] = a < kc ? cq[a * 2 * d2 + 2 * j + e] : 0;
+        for (int64_t a = 0; a < KC8; a++) {
+            cs8[a] = a < kc ? cs[a] : 0;
+            csq8[a] = a < kc ? csq[a] : INFINITY;
+        }
+        for (int p = 0; p < NPT; p++) {
+            const int lane = (int)(dcx_rng_u64(&r) % PW);
+            xr[p] = pan + (lane / 8) * 16 + (lane % 8) * 2;
+            s2[p] = sx2[lane];
+            n2[p] = xs[lane];
+            lanes[p] = lane;
+        }
+        rows16_base(xr, s2, n2, ct, cs8, csq8, d2, k8, r1);
+        rows16_avx2(xr, s2, n2, ct, cs8, csq8, d2, k8, r2);
+        ok = ok && memcmp(r1, r2, (size_t)(NPT * k8) * sizeof *r1) == 0;
+        for (int p = 0; p < NPT; p++)
+            for (int64_t a = 0; a < kc; a++) ok = ok && memcmp(&r1[p * k8 + a], &o1[a * PW + lanes[p]], sizeof *r1) == 0;
     }
     free(pan);
     free(sx2);
     free(xs);
     free(o1);
     free(o2);
+    free(ct);
     return ok;
 #else
     (void)seed;
@@ -1080,12 +1215,14 @@ typedef struct km_ws {
     const float *xs2;     /* (np) −2·s_x */
     const float *xeu;     /* (np) ‖x − x̂‖, rounded up */
     const float *xnu;     /* (np) ‖x̂‖, rounded up */
-    int16_t *cq16;        /* (k, 2·d2) the loaded centres' 16-bit pairs; 32-byte aligned */
-    float *cs16;          /* (k) their scales */
+    int16_t *cq16;        /* (k, 2·d2) the loaded centres' 16-bit pairs */
+    int16_t *ct16;        /* (d2, kq8, 2) the same transposed, zero-padded; 32-byte aligned */
+    float *cs16;          /* (kp8) their scales (0 past k) */
     double q16a, q16b;    /* δ's terms: 2·max ‖c − ĉ‖ (times ‖x̂‖), 2·max ‖c‖ (times ‖x − x̂‖) */
     const double *cload;  /* the loaded centres (k, d) */
     int64_t loads, q16at; /* centres loaded so far; cq16 made at load q16at (0: never) */
     panel16_fn p16;
+    rows16_fn r16;
     add_row_fn addrow;
 } km_ws;
 
@@ -1100,6 +1237,7 @@ static void pick_kernels(km_ws *ws)
     ws->scan32 = scan2_32_base;
     ws->pdist = panel_dist_base;
     ws->p16 = panel16_base;
+    ws->r16 = rows16_base;
     ws->addrow = add_row_base;
     ws->pscan = panel_scan_base;
     ws->pbounds = panel_bounds_base;
@@ -1116,6 +1254,7 @@ static void pick_kernels(km_ws *ws)
         ws->scan32 = scan2_32_avx2;
         ws->pscan = panel_scan_avx2;
         ws->p16 = panel16_avx2;
+        ws->r16 = rows16_avx2;
         ws->addrow = add_row_avx2;
         ws->pbounds = panel_bounds_avx2;
         ws->snear = seed_near_avx2;
@@ -1189,6 +1328,10 @@ static void load16(km_ws *ws)
         quant16(ws->cload + a * d, d, sqrt(ws->csq[a]), ws->cq16 + a * 2 * d2, 2, ws->cs16 + a, &eu, &nu);
         emax = eu > emax ? eu : emax;
     }
+    const int64_t k8 = ws->kq8;
+    for (int64_t j = 0; j < d2; j++)
+        for (int64_t a = 0; a < k8; a++)
+            for (int e = 0; e < 2; e++) ws->ct16[2 * (j * k8 + a) + e] = a < ws->k ? ws->cq16[a * 2 * d2 + 2 * j + e] : 0;
     ws->q16a = 2.0 * emax;
     ws->q16b = 2.0 * (double)float_up(sqrt(ws->cmax) * (1 + 1e-9));
     ws->q16at = ws->loads;
@@ -1304,27 +1447,45 @@ __attribute__((noinline)) static void assign_range32(km_ws *ws, int64_t i0, int6
 static void assign_points32(km_ws *ws, const int64_t *idx, int64_t m, int64_t *labels, double *u, double *l,
                             double *sums, int64_t *sizes, int64_t *changed)
 {
-    const int64_t d = ws->d, k8 = ws->kq8;
+    const int64_t d = ws->d, k8 = ws->kq8, d2 = km_d2(d);
     /* the NPT points' two smallest distances, their bounds in one call
      * (eight lanes: the spare ones padded) */
     int64_t bst[8], dec[8] __attribute__((aligned(32)));
     float f1[8] __attribute__((aligned(32))) = {0}, f2[8] __attribute__((aligned(32))) = {0};
+    float nx[8] __attribute__((aligned(32))) = {0}, ex[8] __attribute__((aligned(32))) = {0};
     double xq[8] __attribute__((aligned(32))) = {0}, uu[8], ll[8];
+    if (ws->xq16 && ws->q16at != ws->loads) load16(ws);
     for (int64_t i = 0; i < m; i += NPT) {
         int64_t pt[NPT];
         const float *xp[NPT];
         float xs[NPT];
         const int np = block_points(idx, i, m, pt);
-        for (int s = 0; s < NPT; s++) {
-            xp[s] = ws->x32 + pt[s] * d;
-            xs[s] = (float)ws->xsq[pt[s]];
+        if (ws->xq16) { /* 16-bit rows from the panels */
+            const int16_t *xr[NPT];
+            float s2[NPT];
+            for (int s = 0; s < NPT; s++) {
+                const int64_t p = pt[s];
+                xr[s] = ws->xq16 + (p / PW) * PW * 2 * d2 + (p % PW / 8) * 16 + (p % 8) * 2;
+                s2[s] = ws->xs2[p];
+                xs[s] = ws->xpsq[p];
+            }
+            ws->r16(xr, s2, xs, ws->ct16, ws->cs16, ws->csq32, d2, k8, ws->buf32);
+        } else {
+            for (int s = 0; s < NPT; s++) {
+                xp[s] = ws->x32 + pt[s] * d;
+                xs[s] = (float)ws->xsq[pt[s]];
+            }
+            ws->dotsn32(xp, xs, ws->ct32, ws->csq32, d, k8, ws->buf32);
         }
-        ws->dotsn32(xp, xs, ws->ct32, ws->csq32, d, k8, ws->buf32);
         for (int s = 0; s < np; s++) {
             ws->scan32(ws->buf32 + s * k8, k8, &bst[s], &f1[s], &f2[s]);
             xq[s] = ws->xsq[pt[s]];
+            if (ws->xq16) {
+                nx[s] = ws->xnu[pt[s]];
+                ex[s] = ws->xeu[pt[s]];
+            }
         }
-        ws->pbounds(f1, f2, xq, ws->eps32, ws->cmax, NULL, NULL, 0, 0, uu, ll, dec, 8);
+        ws->pbounds(f1, f2, xq, ws->eps32, ws->cmax, ws->xq16 ? nx : NULL, ex, ws->q16a, ws->q16b, uu, ll, dec, 8);
         for (int s = 0; s < np; s++) {
             const int64_t p = pt[s];
             int64_t b = bst[s];
@@ -1765,6 +1926,12 @@ void dcx__row_norms(const double *x, int64_t n, int64_t d, double *out) { row_no
  * collective (dcx_dist_agree), so an allocation failure stops all. */
 #define LOCAL_ALLOC(ptr, count) (((ptr) = dcx__calloc((size_t)(count), sizeof *(ptr))) != NULL)
 
+/* Test hook (dcx__km_force_path): 0 the cost model chooses each block's
+ * path, 1 Hamerly's filter and rows always (after the first pass), 2 full
+ * passes always. The labels are the same whichever path. */
+static int km_path;
+void dcx__km_force_path(int path) { __atomic_store_n(&km_path, path, __ATOMIC_RELAXED); }
+
 /* The open points of Hamerly's filter are collected and assigned in blocks
  * of this many, so that the index list does not grow with n. */
 #define FILTER_BLOCK 4096
@@ -1832,7 +1999,8 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
             ws.xeu = ws.xs2 + np;
             ws.xnu = ws.xeu + np;
             ws.cq16 = dcx__calloc((size_t)(k * 2 * km_d2(d)), sizeof *ws.cq16);
-            ws.cs16 = dcx__calloc((size_t)k, sizeof *ws.cs16);
+            ws.cs16 = dcx__calloc((size_t)ws.kp8, sizeof *ws.cs16);
+            ws.ct16 = aligned_alloc(32, (size_t)(km_d2(d) * ws.kp8 * 2) * sizeof *ws.ct16);
         }
         x32 = ws.xpsq + np; /* the rows */
         ws.ct32 = aligned_alloc(32, (size_t)(d * ws.kp8) * sizeof *ws.ct32);
@@ -1842,7 +2010,7 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
         ws.c32 = dcx__calloc((size_t)(ws.kc * d), sizeof *ws.c32);
         ws.prow = aligned_alloc(32, (size_t)(SEED_GROUP * PW * SEED_W) * sizeof *ws.prow);
         if (ws.prow) memset(ws.prow, 0, (size_t)(SEED_GROUP * PW * SEED_W) * sizeof *ws.prow);
-        use32 = ws.ct32 && ws.csq32 && ws.buf32 && ws.pbuf && ws.c32 && ws.prow && (!ws.xq16 || (ws.cq16 && ws.cs16));
+        use32 = ws.ct32 && ws.csq32 && ws.buf32 && ws.pbuf && ws.c32 && ws.prow && (!ws.xq16 || (ws.cq16 && ws.cs16 && ws.ct16));
         if (!use32) { /* double distances throughout */
             ws.xp = NULL;
             ws.xq16 = NULL;
@@ -1893,7 +2061,8 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
      * benchmark's three restarts: K = 2 25.5 -> 24.1 ms, K = 4 39.2 -> 36.1;
      * K = 8 slower; in 2 dimensions the bounds settle nearly every point
      * and the full passes made the 16,000 x 2 input 8 % slower) */
-    const int lean = ws.x32 && k <= LEAN_K && d >= SEED_MIN_D;
+    const int path = __atomic_load_n(&km_path, __ATOMIC_RELAXED);
+    const int lean = ws.x32 && k <= LEAN_K && d >= SEED_MIN_D && path == 0;
     for (it = 0; it < max_iter; it++) {
         int64_t changed = 0;
         load_centres(&ws, cen, k);
@@ -1930,8 +2099,9 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
                  * candidates are listed */
                 n1 = ws.filt(lab, u, l, move, half, am, m1, m2, b0, b1, fail_idx);
                 /* many candidates: all of the block's points from the panels */
-                if (ws.x32 && n1 * ((do_tight ? TIGHT_COST : 0) + OPEN_COST + ws.kq8 * CENTRE_COST(d)) >=
-                                  (b1 - b0) * (POINT_COST + k * CENTRE_COST(d))) {
+                if (ws.x32 && path != 1 &&
+                    (path == 2 || n1 * ((do_tight ? TIGHT_COST : 0) + OPEN_COST + ws.kq8 * CENTRE_COST(d)) >=
+                                      (b1 - b0) * (POINT_COST + k * CENTRE_COST(d)))) {
                     assign_range32(&ws, b0, b1, lab, u, l, sums, szl, &changed, 1);
                     continue;
                 }
@@ -2039,6 +2209,7 @@ fail:
     free(ws.prow);
     free(ws.cq16);
     free(ws.cs16);
+    free(ws.ct16);
     dcx__big_free(lab);
     free(sz);
     free(szl);

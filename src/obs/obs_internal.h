@@ -64,11 +64,16 @@ void dcx__km_floats_fill(const double *x, const double *xsq, int64_t n, int64_t 
  * calls for disjoint rows may run at once on different threads). */
 void dcx__km_floats_fill_rows(const double *x, const double *xsq, int64_t n, int64_t d, float *buf, int64_t i0,
                               int64_t i1);
-/* Test hook: the baseline and AVX2 builds of the 16-bit full-pass kernel
- * on random panels (seeded), every shape of centre groups and pairs up to
- * 40: 1 when their distances agree bit for bit (also when this machine
- * runs the baseline build only), 0 otherwise. */
+/* Test hook: the baseline and AVX2 builds of the 16-bit kernels (full
+ * passes, and the rows of Hamerly's open points) on random panels
+ * (seeded), every shape of centre groups and pairs up to 40: 1 when their
+ * distances agree bit for bit, and the rows with the panels' values (also
+ * when this machine runs the baseline build only), 0 otherwise. */
 int dcx__km_panel16_builds_agree(uint64_t seed);
+/* Test hook: the k-means assignment path, 0 (the cost model's choice per
+ * block, the default), 1 (Hamerly's filter and rows after the first pass)
+ * or 2 (full passes always), for every later restart in the process. */
+void dcx__km_force_path(int path);
 void dcx__row_norms(const double *x, int64_t n, int64_t d, double *out);
 
 /* Copy a float32/float64 matrix into a new contiguous double buffer
