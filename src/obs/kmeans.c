@@ -761,52 +761,141 @@ static float float_up(double v)
 /* The 16-bit form of a vector x (d, norm nrm = ‖x‖): coordinate j into
  * q[(j/2)·S + j%2] (S = 2: pairs in a row; S = 2·PW: a panel's lane), the
  * scale s (a float; x̂ = s·q), and upper bounds on ‖x − x̂‖ (*eu) and ‖x̂‖
- * (*nu). Any rounding would do: the bounds are measured, not assumed. Two
- * coordinates at a time (the pair of one store); the sums are exact or
- * within 1e-9 (relative) of exact. */
-static void quant16(const double *x, int64_t d, double nrm, int16_t *q, int64_t S, float *s, float *eu, float *nu)
+ * (*nu). Any rounding would do: the bounds are measured, not assumed; the
+ * sums are within 1e-9 (relative) of exact. */
+/* quant16's two steps, baseline builds: absmax, max |x_j|; round16, x·inv
+ * rounded to the nearest integers (clamped at ±32767) into q as quant16
+ * stores them, with Σ (x − sd·q)², Σ (sd·q)² and Σ q² in out, two
+ * coordinates a step */
+static double absmax_base(const double *x, int64_t d)
 {
     double m[4] = {0, 0, 0, 0};
     for (int64_t j = 0; j < d; j++) {
         const double a = fabs(x[j]);
         m[j & 3] = a > m[j & 3] ? a : m[j & 3];
     }
-    const double mx = (m[0] > m[1] ? m[0] : m[1]) > (m[2] > m[3] ? m[2] : m[3]) ? (m[0] > m[1] ? m[0] : m[1])
-                                                                                 : (m[2] > m[3] ? m[2] : m[3]);
+    const double m01 = m[0] > m[1] ? m[0] : m[1], m23 = m[2] > m[3] ? m[2] : m[3];
+    return m01 > m23 ? m01 : m23;
+}
+
+static void round16_base(const double *x, int64_t d, double inv, double sd, int16_t *q, int64_t S, double out[3])
+{
+    double e0 = 0, e1 = 0, h0 = 0, h1 = 0, q0 = 0, q1 = 0;
+    for (int64_t j = 0; j < d; j += 2) {
+        const double xa = x[j], xb = j + 1 < d ? x[j + 1] : 0;
+        double ta = xa * inv, tb = xb * inv;
+        ta = ta > 32767.0 ? 32767.0 : ta;
+        tb = tb > 32767.0 ? 32767.0 : tb;
+        ta = ta < -32767.0 ? -32767.0 : ta;
+        tb = tb < -32767.0 ? -32767.0 : tb;
+        const double ra = (ta + 0x1.8p52) - 0x1.8p52, rb = (tb + 0x1.8p52) - 0x1.8p52; /* to nearest */
+        const double ha = sd * ra, hb = sd * rb, da = xa - ha, db = xb - hb;
+        e0 += da * da;
+        e1 += db * db;
+        h0 += ha * ha;
+        h1 += hb * hb;
+        q0 += ra * ra;
+        q1 += rb * rb;
+        q[(j / 2) * S] = (int16_t)(int)ra;
+        if (j + 1 < d) q[(j / 2) * S + 1] = (int16_t)(int)rb;
+    }
+    out[0] = e0 + e1;
+    out[1] = h0 + h1;
+    out[2] = q0 + q1;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* the same, four coordinates a step (the values of q are the same; the
+ * sums differ in their rounding only) */
+__attribute__((target("avx2"))) static double absmax_avx2(const double *x, int64_t d)
+{
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    __m256d m = _mm256_setzero_pd();
+    int64_t j = 0;
+    for (; j + 4 <= d; j += 4) m = _mm256_max_pd(m, _mm256_andnot_pd(sign, _mm256_loadu_pd(x + j)));
+    double v[4], mx;
+    _mm256_storeu_pd(v, m);
+    mx = v[0] > v[1] ? v[0] : v[1];
+    mx = v[2] > mx ? v[2] : mx;
+    mx = v[3] > mx ? v[3] : mx;
+    for (; j < d; j++) mx = fabs(x[j]) > mx ? fabs(x[j]) : mx;
+    return mx;
+}
+
+__attribute__((target("avx2,fma"))) static void round16_avx2(const double *x, int64_t d, double inv, double sd,
+                                                             int16_t *q, int64_t S, double out[3])
+{
+    const __m256d vi = _mm256_set1_pd(inv), vs = _mm256_set1_pd(sd), hi = _mm256_set1_pd(32767.0),
+                  lo = _mm256_set1_pd(-32767.0);
+    __m256d e = _mm256_setzero_pd(), h = e, qq = e;
+    int64_t j = 0;
+    for (; j + 4 <= d; j += 4) {
+        const __m256d xv = _mm256_loadu_pd(x + j);
+        const __m256d t = _mm256_min_pd(_mm256_max_pd(_mm256_mul_pd(xv, vi), lo), hi);
+        const __m256d r = _mm256_round_pd(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const __m256d xh = _mm256_mul_pd(vs, r), dr = _mm256_sub_pd(xv, xh);
+        e = _mm256_fmadd_pd(dr, dr, e);
+        h = _mm256_fmadd_pd(xh, xh, h);
+        qq = _mm256_fmadd_pd(r, r, qq);
+        const __m128i p = _mm_packs_epi32(_mm256_cvtpd_epi32(r), _mm_setzero_si128()); /* q_j … q_j+3 */
+        const int32_t p01 = _mm_cvtsi128_si32(p), p23 = _mm_extract_epi32(p, 1);
+        memcpy(q + (j / 2) * S, &p01, sizeof p01);
+        memcpy(q + (j / 2 + 1) * S, &p23, sizeof p23);
+    }
+    double ve[4], vh[4], vq[4];
+    _mm256_storeu_pd(ve, e);
+    _mm256_storeu_pd(vh, h);
+    _mm256_storeu_pd(vq, qq);
+    double tail[3] = {0, 0, 0};
+    if (j < d) round16_base(x + j, d - j, inv, sd, q + (j / 2) * S, S, tail);
+    out[0] = (ve[0] + ve[1]) + (ve[2] + ve[3]) + tail[0];
+    out[1] = (vh[0] + vh[1]) + (vh[2] + vh[3]) + tail[1];
+    out[2] = (vq[0] + vq[1]) + (vq[2] + vq[3]) + tail[2];
+}
+#endif
+
+/* 1 when the AVX2 builds of absmax and round16 run here (decided once) */
+static int q16_use_avx2(void)
+{
+    static int known = -1;
+    int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+        __atomic_store_n(&known, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+static void quant16(const double *x, int64_t d, double nrm, int16_t *q, int64_t S, float *s, float *eu, float *nu)
+{
+    const int avx2 = q16_use_avx2();
+    double mx;
+#if defined(__x86_64__) && defined(__GNUC__)
+    mx = avx2 ? absmax_avx2(x, d) : absmax_base(x, d);
+#else
+    mx = absmax_base(x, d);
+#endif
     float sf = float_up(nrm / Q16_NORM > mx / 32767.0 ? nrm / Q16_NORM : mx / 32767.0);
-    double e, h;
+    double sums[3];
     for (;;) {
         if (!(sf >= FLT_MIN) || !isfinite(sf)) sf = 0; /* a tiny (or no) vector: q = 0, x̂ = 0 */
         const double inv = sf > 0 ? 1.0 / (double)sf : 0, sd = sf;
-        /* two coordinates (one stored pair) a step, two sets of sums; Σ q²
-         * exact: every term below 2³⁰ */
-        double e0 = 0, e1 = 0, h0 = 0, h1 = 0, q0 = 0, q1 = 0;
-        for (int64_t j = 0; j < d; j += 2) {
-            const double xa = x[j], xb = j + 1 < d ? x[j + 1] : 0;
-            double ta = xa * inv, tb = xb * inv;
-            ta = ta > 32767.0 ? 32767.0 : ta;
-            tb = tb > 32767.0 ? 32767.0 : tb;
-            ta = ta < -32767.0 ? -32767.0 : ta;
-            tb = tb < -32767.0 ? -32767.0 : tb;
-            const double ra = (ta + 0x1.8p52) - 0x1.8p52, rb = (tb + 0x1.8p52) - 0x1.8p52; /* to nearest */
-            const double ha = sd * ra, hb = sd * rb, da = xa - ha, db = xb - hb;
-            e0 += da * da;
-            e1 += db * db;
-            h0 += ha * ha;
-            h1 += hb * hb;
-            q0 += ra * ra;
-            q1 += rb * rb;
-            q[(j / 2) * S] = (int16_t)(int)ra;
-            if (j + 1 < d) q[(j / 2) * S + 1] = (int16_t)(int)rb;
-        }
-        e = e0 + e1;
-        h = h0 + h1;
-        if (q0 + q1 <= (double)Q16_LIMIT) break;
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (avx2) round16_avx2(x, d, inv, sd, q, S, sums);
+        else round16_base(x, d, inv, sd, q, S, sums);
+#else
+        round16_base(x, d, inv, sd, q, S, sums);
+#endif
+        if (sums[2] <= (double)Q16_LIMIT) break; /* Σ q² exact: every term below 2³⁰ */
         sf = float_up((double)sf * 1.01); /* not reached with the target norm above */
     }
     *s = sf;
-    *eu = float_up(sqrt(e) * (1 + 1e-9));
-    *nu = float_up(sqrt(h) * (1 + 1e-9));
+    *eu = float_up(sqrt(sums[0]) * (1 + 1e-9));
+    *nu = float_up(sqrt(sums[1]) * (1 + 1e-9));
 }
 
 /* For each of the PW points of out (k centres, PW points each): the lowest
