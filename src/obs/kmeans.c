@@ -533,14 +533,9 @@ __attribute__((target("avx2"))) static void panel16_avx2(const int16_t *pan, con
                           [a21] "+x"(a21), [a30] "+x"(a30), [a31] "+x"(a31), [t] "=&x"(t)
                         : [x0] "x"(x0), [x1] "x"(x1), [c0] "x"(c0), [c1] "x"(c1), [c2] "x"(c2), [c3] "x"(c3));
             }
-            Q16_FINISH(a00, a0, 2 * h);
-            Q16_FINISH(a01, a0, 2 * h + 1);
-            Q16_FINISH(a10, a0 + 1, 2 * h);
-            Q16_FINISH(a11, a0 + 1, 2 * h + 1);
-            Q16_FINISH(a20, a0 + 2, 2 * h);
-            Q16_FINISH(a21, a0 + 2, 2 * h + 1);
-            Q16_FINISH(a30, a0 + 3, 2 * h);
-            Q16_FINISH(a31, a0 + 3, 2 * h + 1);
+            const __m256i acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+            for (int a = 0; a < 4; a++)
+                for (int v = 0; v < 2; v++) Q16_FINISH(acc[a][v], a0 + a, 2 * h + v);
         }
     for (; a0 < kc; a0++) {
         __m256i a00 = _mm256_setzero_si256(), a01 = a00, a02 = a00, a03 = a00;
@@ -556,10 +551,8 @@ __attribute__((target("avx2"))) static void panel16_avx2(const int16_t *pan, con
                     : [a00] "+x"(a00), [a01] "+x"(a01), [a02] "+x"(a02), [a03] "+x"(a03), [t] "=&x"(t)
                     : [x0] "x"(x0), [x1] "x"(x1), [x2] "x"(x2), [x3] "x"(x3), [c0] "x"(c0));
         }
-        Q16_FINISH(a00, a0, 0);
-        Q16_FINISH(a01, a0, 1);
-        Q16_FINISH(a02, a0, 2);
-        Q16_FINISH(a03, a0, 3);
+        const __m256i acc[4] = {a00, a01, a02, a03};
+        for (int v = 0; v < 4; v++) Q16_FINISH(acc[v], a0, v);
     }
 }
 #endif
@@ -636,18 +629,9 @@ __attribute__((target("avx2"))) static void rows16_avx2(const int16_t *const *x,
                       [a51] "+x"(a51), [t] "=&x"(t), [b] "=&x"(b)
                     : [u0] "x"(u0), [u1] "x"(u1), [m3] "m"(R16_M(3)), [m4] "m"(R16_M(4)), [m5] "m"(R16_M(5)));
         }
-        R16_FINISH(a00, 0, c0);
-        R16_FINISH(a01, 0, c0 + 8);
-        R16_FINISH(a10, 1, c0);
-        R16_FINISH(a11, 1, c0 + 8);
-        R16_FINISH(a20, 2, c0);
-        R16_FINISH(a21, 2, c0 + 8);
-        R16_FINISH(a30, 3, c0);
-        R16_FINISH(a31, 3, c0 + 8);
-        R16_FINISH(a40, 4, c0);
-        R16_FINISH(a41, 4, c0 + 8);
-        R16_FINISH(a50, 5, c0);
-        R16_FINISH(a51, 5, c0 + 8);
+        const __m256i acc[NPT][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
+        for (int p = 0; p < NPT; p++)
+            for (int v = 0; v < 2; v++) R16_FINISH(acc[p][v], p, c0 + 8 * v);
     }
     if (c0 < kc) { /* kc − c0 = 8 */
         __m256i a00 = _mm256_setzero_si256(), a10 = a00, a20 = a00, a30 = a00, a40 = a00, a50 = a00;
@@ -659,12 +643,8 @@ __attribute__((target("avx2"))) static void rows16_avx2(const int16_t *const *x,
                     : [u0] "x"(u0), [m0] "m"(R16_M(0)), [m1] "m"(R16_M(1)), [m2] "m"(R16_M(2)),
                       [m3] "m"(R16_M(3)), [m4] "m"(R16_M(4)), [m5] "m"(R16_M(5)));
         }
-        R16_FINISH(a00, 0, c0);
-        R16_FINISH(a10, 1, c0);
-        R16_FINISH(a20, 2, c0);
-        R16_FINISH(a30, 3, c0);
-        R16_FINISH(a40, 4, c0);
-        R16_FINISH(a50, 5, c0);
+        const __m256i acc[NPT] = {a00, a10, a20, a30, a40, a50};
+        for (int p = 0; p < NPT; p++) R16_FINISH(acc[p], p, c0);
     }
 }
 #endif
