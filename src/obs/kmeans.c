@@ -443,10 +443,10 @@ typedef int32_t i32a __attribute__((may_alias, aligned(4))); /* a centre's pair 
 /* NA centres (cq: d2 pairs of int16 each; scales cs, norms csq) against the PW
  * points of an int16 panel (d2 pairs × PW points × 2; −2·scale sx2, float
  * norms xs) into out (NA, PW). MADD(acc, x, c): acc += the pair products. */
-#define PANEL16_GROUP(NA, MADD)                                                                                    \
+#define PANEL16_GROUP(NA, MADD)                                                                                     \
     do {                                                                                                            \
         v8si acc[NA][4];                                                                                            \
-        _Pragma("GCC unroll 4") for (int a = 0; a < NA; a++) _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)   \
+        _Pragma("GCC unroll 4") for (int a = 0; a < NA; a++) _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)    \
             acc[a][v] = (v8si){0};                                                                                  \
         const int16_t *pj = pan;                                                                                    \
         for (int64_t j = 0; j < d2; j++, pj += 2 * PW) {                                                            \
@@ -454,13 +454,13 @@ typedef int32_t i32a __attribute__((may_alias, aligned(4))); /* a centre's pair 
             _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) xv[v] = *(const v8sia *)(pj + 16 * v);              \
             _Pragma("GCC unroll 4") for (int a = 0; a < NA; a++)                                                    \
             {                                                                                                       \
-                const int32_t cj = *(const i32a *)(cq + 2 * (a * d2 + j));                                                                  \
-                _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) MADD(acc[a][v], xv[v], cj);                    \
+                const int32_t cj = *(const i32a *)(cq + 2 * (a * d2 + j));                                          \
+                _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++) MADD(acc[a][v], xv[v], cj);                     \
             }                                                                                                       \
         }                                                                                                           \
-        _Pragma("GCC unroll 4") for (int a = 0; a < NA; a++) _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)   \
+        _Pragma("GCC unroll 4") for (int a = 0; a < NA; a++) _Pragma("GCC unroll 4") for (int v = 0; v < 4; v++)    \
         {                                                                                                           \
-            const v8f p = __builtin_convertvector(acc[a][v], v8f) * (*(const v8f *)(sx2 + 8 * v) * cs[a]);         \
+            const v8f p = __builtin_convertvector(acc[a][v], v8f) * (*(const v8f *)(sx2 + 8 * v) * cs[a]);          \
             const v8f r = (p + *(const v8f *)(xs + 8 * v)) + csq[a];                                                \
             *(v8f *)(out + a * PW + 8 * v) = POS8(r);                                                               \
         }                                                                                                           \
@@ -468,10 +468,10 @@ typedef int32_t i32a __attribute__((may_alias, aligned(4))); /* a centre's pair 
 
 /* the pair products of x (eight lanes of two int16) and the pair c (low
  * half: the even coordinate), added to acc: exact, as vpmaddwd */
-#define MADD_BASE(acc, x, c)                                                                                       \
+#define MADD_BASE(acc, x, c)                                                                                        \
     do {                                                                                                            \
-        const v8si lo = (v8si)((v8su)(x) << 16) >> 16, hi = (x) >> 16;                                                          \
-        const int32_t c0 = (int16_t)((c)&0xffff), c1 = (int16_t)((uint32_t)(c) >> 16);                            \
+        const v8si lo = (v8si)((v8su)(x) << 16) >> 16, hi = (x) >> 16;                                              \
+        const int32_t c0 = (int16_t)((c)&0xffff), c1 = (int16_t)((uint32_t)(c) >> 16);                              \
         (acc) += lo * c0 + hi * c1;                                                                                 \
     } while (0)
 
@@ -2079,7 +2079,8 @@ dcx_status dcx__kmeans_restart(const double *x, const float *x32, const double *
         ws.c32 = dcx__calloc((size_t)(ws.kc * d), sizeof *ws.c32);
         ws.prow = aligned_alloc(32, (size_t)(SEED_GROUP * PW * SEED_W) * sizeof *ws.prow);
         if (ws.prow) memset(ws.prow, 0, (size_t)(SEED_GROUP * PW * SEED_W) * sizeof *ws.prow);
-        use32 = ws.ct32 && ws.csq32 && ws.buf32 && ws.pbuf && ws.c32 && ws.prow && (!ws.xq16 || (ws.cq16 && ws.cs16 && ws.ct16));
+        use32 = ws.ct32 && ws.csq32 && ws.buf32 && ws.pbuf && ws.c32 && ws.prow &&
+                (!ws.xq16 || (ws.cq16 && ws.cs16 && ws.ct16));
         if (!use32) { /* double distances throughout */
             ws.xp = NULL;
             ws.xq16 = NULL;
