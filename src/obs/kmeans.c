@@ -651,6 +651,15 @@ __attribute__((target("avx2"))) static void rows16_avx2(const int16_t *const *x,
 typedef void (*rows16_fn)(const int16_t *const *, const float *, const float *, const int16_t *, const float *,
                           const float *, int64_t, int64_t, float *);
 
+/* The pairs cq (k centres, d2 pairs each) transposed into ct (d2 rows of
+ * k8 >= k centres' pairs, the centres past k zero), as rows16 reads them. */
+static void pairs_transposed(const int16_t *cq, int64_t k, int64_t d2, int64_t k8, int16_t *ct)
+{
+    for (int64_t j = 0; j < d2; j++)
+        for (int64_t a = 0; a < k8; a++)
+            for (int e = 0; e < 2; e++) ct[2 * (j * k8 + a) + e] = a < k ? cq[a * 2 * d2 + 2 * j + e] : 0;
+}
+
 int dcx__km_panel16_builds_agree(uint64_t seed)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -690,9 +699,7 @@ int dcx__km_panel16_builds_agree(uint64_t seed)
         const int64_t k8 = (kc + 7) / 8 * 8;
         const int16_t *xr[NPT];
         float s2[NPT], n2[NPT];
-        for (int64_t j = 0; j < d2; j++)
-            for (int64_t a = 0; a < k8; a++)
-                for (int e = 0; e < 2; e++) ct[2 * (j * k8 + a) + e] = a < kc ? cq[a * 2 * d2 + 2 * j + e] : 0;
+        pairs_transposed(cq, kc, d2, k8, ct);
         for (int64_t a = 0; a < KC8; a++) {
             cs8[a] = a < kc ? cs[a] : 0;
             csq8[a] = a < kc ? csq[a] : INFINITY;
@@ -738,11 +745,6 @@ static float float_up(double v)
     return f;
 }
 
-/* The 16-bit form of a vector x (d, norm nrm = ‖x‖): coordinate j into
- * q[(j/2)·S + j%2] (S = 2: pairs in a row; S = 2·PW: a panel's lane), the
- * scale s (a float; x̂ = s·q), and upper bounds on ‖x − x̂‖ (*eu) and ‖x̂‖
- * (*nu). Any rounding would do: the bounds are measured, not assumed; the
- * sums are within 1e-9 (relative) of exact. */
 /* quant16's two steps, baseline builds: absmax, max |x_j|; round16, x·inv
  * rounded to the nearest integers (clamped at ±32767) into q as quant16
  * stores them, with Σ (x − sd·q)², Σ (sd·q)² and Σ q² in out, two
@@ -850,6 +852,11 @@ static int q16_use_avx2(void)
     return v;
 }
 
+/* The 16-bit form of a vector x (d, norm nrm = ‖x‖): coordinate j into
+ * q[(j/2)·S + j%2] (S = 2: pairs in a row; S = 2·PW: a panel's lane), the
+ * scale s (a float; x̂ = s·q), and upper bounds on ‖x − x̂‖ (*eu) and ‖x̂‖
+ * (*nu). Any rounding would do: the bounds are measured, not assumed; the
+ * sums are within 1e-9 (relative) of exact. */
 static void quant16(const double *x, int64_t d, double nrm, int16_t *q, int64_t S, float *s, float *eu, float *nu)
 {
     const int avx2 = q16_use_avx2();
@@ -980,6 +987,9 @@ typedef void (*panel_bounds_fn)(const float *, const float *, const double *, do
 static const float *km_panels(const float *buf) { return (const float *)(((uintptr_t)buf + 63) & ~(uintptr_t)63); }
 static int64_t km_np(int64_t n) { return (n + PW - 1) / PW * PW; }
 static int64_t km_d2(int64_t d) { return (d + 1) / 2; }
+/* point i's pair 0 in the 16-bit panels: lane i % PW of its panel, in
+ * vector (i % PW) / 8, two int16 per lane (pair j at 2·PW·j further on) */
+static int64_t km_q16_lane(int64_t i, int64_t d2) { return (i / PW) * PW * 2 * d2 + (i % PW / 8) * 16 + (i % 8) * 2; }
 static const float *km_q16(const float *buf, int64_t n, int64_t d)
 {
     const float *end = km_panels(buf) + km_np(n) * (d + 1) + n * d;
@@ -1010,8 +1020,7 @@ void dcx__km_floats_fill_rows(const double *x, const double *xsq, int64_t n, int
     float *qf = (float *)km_q16(buf, n, d), *sx2 = qf + np * d2, *eu = sx2 + np, *nu = eu + np;
     int16_t *q16 = (int16_t *)qf;
     for (int64_t i = i0; i < i1; i++) {
-        /* lane i % PW of its panel: vector (i % PW) / 8, two int16 per lane */
-        int16_t *qi = q16 + (i / PW) * PW * 2 * d2 + (i % PW / 8) * 16 + (i % 8) * 2;
+        int16_t *qi = q16 + km_q16_lane(i, d2);
         float sc;
         quant16(x + i * d, d, sqrt(xsq[i]), qi, 2 * PW, &sc, eu + i, nu + i);
         sx2[i] = -2.0f * sc;
@@ -1397,16 +1406,11 @@ static void load16(km_ws *ws)
         quant16(ws->cload + a * d, d, sqrt(ws->csq[a]), ws->cq16 + a * 2 * d2, 2, ws->cs16 + a, &eu, &nu);
         emax = eu > emax ? eu : emax;
     }
-    const int64_t k8 = ws->kq8;
-    for (int64_t j = 0; j < d2; j++)
-        for (int64_t a = 0; a < k8; a++)
-            for (int e = 0; e < 2; e++) ws->ct16[2 * (j * k8 + a) + e] = a < ws->k ? ws->cq16[a * 2 * d2 + 2 * j + e] : 0;
+    pairs_transposed(ws->cq16, ws->k, d2, ws->kq8, ws->ct16);
     ws->q16a = 2.0 * emax;
     ws->q16b = 2.0 * (double)float_up(sqrt(ws->cmax) * (1 + 1e-9));
     ws->q16at = ws->loads;
 }
-
-
 
 /* Move point p to centre best (updating the running sums and sizes). */
 static inline void relabel(km_ws *ws, int64_t p, int64_t best, int64_t *labels, double *sums, int64_t *sizes,
@@ -1534,7 +1538,7 @@ static void assign_points32(km_ws *ws, const int64_t *idx, int64_t m, int64_t *l
             float s2[NPT];
             for (int s = 0; s < NPT; s++) {
                 const int64_t p = pt[s];
-                xr[s] = ws->xq16 + (p / PW) * PW * 2 * d2 + (p % PW / 8) * 16 + (p % 8) * 2;
+                xr[s] = ws->xq16 + km_q16_lane(p, d2);
                 s2[s] = ws->xs2[p];
                 xs[s] = ws->xpsq[p];
             }
